@@ -1,0 +1,267 @@
+"""Read one DICOM file's header safely and describe it, or say clearly why not.
+
+Every file a user drops on Halong goes through :func:`read_instance`. It never
+raises anything but :class:`UnusableFile`, whose ``reason`` is a sentence a
+radiologist can act on; the importer lists those reasons per file and carries on.
+Pixel data is never loaded here: its file offset is kept so the volume loader
+can read it straight into the volume.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+# Above this size a value is not read with the header; pixel data is the point.
+_DEFER_BYTES = 16 * 1024
+
+
+class UnusableFile(Exception):
+    """A file Halong cannot use as an image, with the reason for the user."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass
+class PixelLocation:
+    """Where uncompressed native pixel data sits in the file (for direct reads)."""
+
+    offset: int
+    length: int
+
+
+@dataclass
+class InstanceHeader:
+    """The header values Halong indexes and assembles volumes from."""
+
+    path: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    patient_id: str = ""
+    patient_name: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    study_uid: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    accession_number: str = ""
+    series_uid: str = ""
+    modality: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    body_part: str = ""
+    frame_of_reference_uid: str = ""
+    instance_number: int | None = None
+    rows: int = 0
+    columns: int = 0
+    number_of_frames: int = 1
+    image_position: tuple[float, float, float] | None = None
+    image_orientation: tuple[float, ...] | None = None
+    pixel_spacing: tuple[float, float] | None = None
+    slice_thickness: float | None = None
+    image_type: tuple[str, ...] = ()
+    pixel: PixelLocation | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword, "")
+    return "" if value is None else str(value).strip()
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    value = ds.get(keyword)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"bad {keyword} value {value!r}") from error
+
+
+def _floats(ds: Dataset, keyword: str, count: int) -> tuple[float, ...] | None:
+    value = ds.get(keyword)
+    if value in (None, ""):
+        return None
+    items = [value] if isinstance(value, str | bytes | int | float) else list(value)
+    try:
+        numbers = tuple(float(v) for v in items)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"bad {keyword} value {value!r}") from error
+    if len(numbers) != count:
+        raise ValueError(f"{keyword} has {len(numbers)} values, expected {count}")
+    return numbers
+
+
+def _file_meta(ds: Dataset) -> Dataset:
+    return getattr(ds, "file_meta", None) or Dataset()
+
+
+def _guessed_syntax(ds: Dataset) -> str:
+    """Transfer syntax of a raw dataset without file meta, as pydicom parsed it."""
+    implicit, little = getattr(ds, "original_encoding", (True, True))
+    if not little:
+        return "1.2.840.10008.1.2.2"
+    return "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1"
+
+
+def _read_dataset(source: str | BinaryIO, label: str) -> Dataset:
+    try:
+        return pydicom.dcmread(source, defer_size=_DEFER_BYTES)
+    except InvalidDicomError:
+        pass
+    except (EOFError, OSError) as error:
+        raise UnusableFile(label, f"truncated or unreadable file ({error})") from error
+    except Exception as error:  # pydicom raises many kinds on corrupt input
+        raise UnusableFile(label, f"corrupt DICOM header ({error})") from error
+    # No 128-byte preamble: accept raw datasets only if they look like DICOM.
+    if hasattr(source, "seek"):
+        source.seek(0)
+    try:
+        ds = pydicom.dcmread(source, defer_size=_DEFER_BYTES, force=True)
+        if "SOPInstanceUID" not in ds and "SOPClassUID" not in ds:
+            raise InvalidDicomError("no SOP identity")
+        return ds
+    except Exception as error:
+        raise UnusableFile(label, "not a DICOM file") from error
+
+
+def _pixel_location(ds: Dataset, file_size: int | None, label: str) -> PixelLocation | None:
+    """Offset of deferred native pixel data; also detects files cut short."""
+    for keyword in PIXEL_KEYWORDS:
+        if keyword not in ds:
+            continue
+        raw = ds.get_item(keyword, keep_deferred=True)
+        tell = getattr(raw, "value_tell", None)
+        length = getattr(raw, "length", None)
+        if tell is None or length is None or length == 0xFFFFFFFF:
+            return None  # encapsulated or already read: decoded through pydicom
+        if file_size is not None and tell + length > file_size:
+            raise UnusableFile(
+                label,
+                f"truncated file: pixel data needs {tell + length} bytes, the file has {file_size}",
+            )
+        return PixelLocation(offset=int(tell), length=int(length))
+    return None
+
+
+def _check_transfer_syntax(ds: Dataset, label: str) -> str:
+    tsuid = UID(str(_file_meta(ds).get("TransferSyntaxUID") or _guessed_syntax(ds)))
+    if not tsuid.is_transfer_syntax:
+        raise UnusableFile(label, f"unknown transfer syntax {tsuid}")
+    if tsuid.is_compressed:
+        from pydicom.pixels import get_decoder
+
+        try:
+            decoder = get_decoder(tsuid)
+        except NotImplementedError:
+            decoder = None
+        if decoder is None or not decoder.is_available:
+            raise UnusableFile(
+                label, f"no decoder installed for transfer syntax {tsuid.name} ({tsuid})"
+            )
+    return str(tsuid)
+
+
+def describe_sop_class(ds: Dataset) -> str:
+    """Name an object by its SOP class, e.g. 'Basic Text SR Storage'."""
+    uid = UID(_text(ds, "SOPClassUID") or _text(_file_meta(ds), "MediaStorageSOPClassUID"))
+    if not uid:
+        return "unknown SOP class"
+    return uid.name if uid.name != str(uid) else f"SOP class {uid}"
+
+
+def header_from_dataset(ds: Dataset, label: str, file_size: int | None) -> InstanceHeader:
+    """Turn a parsed dataset into an :class:`InstanceHeader`, or say why it is unusable."""
+    media_class = _text(_file_meta(ds), "MediaStorageSOPClassUID")
+    if media_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
+        raise UnusableFile(label, "DICOMDIR (an index of media files, not an image)")
+    if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
+        kind = describe_sop_class(ds)
+        if "Rows" in ds or kind.endswith("Image Storage"):
+            raise UnusableFile(label, f"image without pixel data ({kind})")
+        raise UnusableFile(label, f"not an image ({kind})")
+    sop_uid = _text(ds, "SOPInstanceUID")
+    if not sop_uid:
+        raise UnusableFile(label, "missing SOP Instance UID")
+    transfer_syntax = _check_transfer_syntax(ds, label)
+    try:
+        header = InstanceHeader(
+            path=label,
+            sop_instance_uid=sop_uid,
+            sop_class_uid=_text(ds, "SOPClassUID"),
+            transfer_syntax_uid=transfer_syntax,
+            patient_id=_text(ds, "PatientID"),
+            patient_name=_text(ds, "PatientName"),
+            patient_birth_date=_text(ds, "PatientBirthDate"),
+            patient_sex=_text(ds, "PatientSex"),
+            study_uid=_text(ds, "StudyInstanceUID"),
+            study_date=_text(ds, "StudyDate"),
+            study_time=_text(ds, "StudyTime"),
+            study_description=_text(ds, "StudyDescription"),
+            accession_number=_text(ds, "AccessionNumber"),
+            series_uid=_text(ds, "SeriesInstanceUID"),
+            modality=_text(ds, "Modality"),
+            series_number=_int(ds, "SeriesNumber"),
+            series_description=_text(ds, "SeriesDescription"),
+            body_part=_text(ds, "BodyPartExamined"),
+            frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
+            instance_number=_int(ds, "InstanceNumber"),
+            rows=_int(ds, "Rows") or 0,
+            columns=_int(ds, "Columns") or 0,
+            number_of_frames=_int(ds, "NumberOfFrames") or 1,
+            image_position=_floats(ds, "ImagePositionPatient", 3),
+            image_orientation=_floats(ds, "ImageOrientationPatient", 6),
+            pixel_spacing=_floats(ds, "PixelSpacing", 2),
+            slice_thickness=(_floats(ds, "SliceThickness", 1) or (None,))[0],
+            image_type=tuple(str(v) for v in (ds.get("ImageType") or ())),
+            pixel=_pixel_location(ds, file_size, label),
+        )
+    except UnusableFile:
+        raise
+    except Exception as error:  # bad VRs surface when values are converted
+        raise UnusableFile(label, f"unreadable header value: {error}") from error
+    if header.rows <= 0 or header.columns <= 0:
+        raise UnusableFile(label, "image with no rows or columns")
+    return header
+
+
+def read_instance(path: str | os.PathLike[str]) -> InstanceHeader:
+    """Read one file's header; raise :class:`UnusableFile` with a reason if it is no image."""
+    label = str(path)
+    try:
+        size = Path(path).stat().st_size
+    except OSError as error:
+        raise UnusableFile(label, f"cannot open file ({error.strerror})") from error
+    if size == 0:
+        raise UnusableFile(label, "empty file")
+    try:
+        with open(path, "rb") as handle:
+            ds = _read_dataset(handle, label)
+    except IsADirectoryError as error:
+        raise UnusableFile(label, "a folder, not a file") from error
+    except PermissionError as error:
+        raise UnusableFile(label, "no permission to read the file") from error
+    return header_from_dataset(ds, label, size)
+
+
+def read_instance_bytes(data: BinaryIO, label: str, size: int) -> InstanceHeader:
+    """Like :func:`read_instance` for a file-like object (e.g. a zip member)."""
+    if size == 0:
+        raise UnusableFile(label, "empty file")
+    ds = _read_dataset(data, label)
+    return header_from_dataset(ds, label, size)

@@ -21,6 +21,7 @@ from pydicom.uid import UID
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+DEFLATED = "1.2.840.10008.1.2.1.99"
 # Above this size a value is not read with the header; pixel data is the point.
 _DEFER_BYTES = 16 * 1024
 
@@ -74,8 +75,20 @@ class InstanceHeader:
     pixel_spacing: tuple[float, float] | None = None
     slice_thickness: float | None = None
     image_type: tuple[str, ...] = ()
+    rescale_slope: float = 1.0
+    rescale_intercept: float = 0.0
+    bits_allocated: int = 16
+    pixel_representation: int = 0
+    samples_per_pixel: int = 1
+    acquisition_number: int | None = None
+    acquisition_time: str = ""
+    content_time: str = ""
+    temporal_position: int | None = None
+    trigger_time: float | None = None
+    echo_time: float | None = None
     pixel: PixelLocation | None = None
-    extras: dict[str, object] = field(default_factory=dict)
+    #: The parsed dataset, kept only for multi-frame objects (per-frame geometry).
+    dataset: Dataset | None = field(default=None, repr=False)
 
 
 def _text(ds: Dataset, keyword: str) -> str:
@@ -119,6 +132,13 @@ def _guessed_syntax(ds: Dataset) -> str:
     return "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1"
 
 
+def _first_float(ds: Dataset, keyword: str, default: float | None) -> float | None:
+    value = ds.get(keyword)
+    if value in (None, ""):
+        return default
+    return _floats(ds, keyword, 1)[0] if isinstance(value, str | int | float) else float(value[0])
+
+
 def _read_dataset(source: str | BinaryIO, label: str) -> Dataset:
     try:
         return pydicom.dcmread(source, defer_size=_DEFER_BYTES)
@@ -142,6 +162,8 @@ def _read_dataset(source: str | BinaryIO, label: str) -> Dataset:
 
 def _pixel_location(ds: Dataset, file_size: int | None, label: str) -> PixelLocation | None:
     """Offset of deferred native pixel data; also detects files cut short."""
+    if _file_meta(ds).get("TransferSyntaxUID") == DEFLATED:
+        return None  # offsets refer to the inflated stream, not the file
     for keyword in PIXEL_KEYWORDS:
         if keyword not in ds:
             continue
@@ -229,8 +251,21 @@ def header_from_dataset(ds: Dataset, label: str, file_size: int | None) -> Insta
             pixel_spacing=_floats(ds, "PixelSpacing", 2),
             slice_thickness=(_floats(ds, "SliceThickness", 1) or (None,))[0],
             image_type=tuple(str(v) for v in (ds.get("ImageType") or ())),
+            rescale_slope=_first_float(ds, "RescaleSlope", 1.0),
+            rescale_intercept=_first_float(ds, "RescaleIntercept", 0.0),
+            bits_allocated=_int(ds, "BitsAllocated") or 16,
+            pixel_representation=_int(ds, "PixelRepresentation") or 0,
+            samples_per_pixel=_int(ds, "SamplesPerPixel") or 1,
+            acquisition_number=_int(ds, "AcquisitionNumber"),
+            acquisition_time=_text(ds, "AcquisitionTime"),
+            content_time=_text(ds, "ContentTime"),
+            temporal_position=_int(ds, "TemporalPositionIdentifier"),
+            trigger_time=_first_float(ds, "TriggerTime", None),
+            echo_time=_first_float(ds, "EchoTime", None),
             pixel=_pixel_location(ds, file_size, label),
         )
+        if header.number_of_frames > 1:
+            header.dataset = ds
     except UnusableFile:
         raise
     except Exception as error:  # bad VRs surface when values are converted

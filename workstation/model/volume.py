@@ -110,15 +110,17 @@ class Volume:
             attributes=dict(self.attributes),
         )
 
-    def with_voxels(self, voxels: np.ndarray) -> Volume:
-        """A volume on the same grid with other voxel values (a map, a mask)."""
+    def with_voxels(self, voxels: np.ndarray, frame_times: np.ndarray | None = None) -> Volume:
+        """A volume on the same grid with other voxel values (a map, a mask, frames)."""
+        if voxels.ndim == 4 and frame_times is None:
+            frame_times = self.frame_times
         return Volume(
             voxels=voxels,
             spacing=self.spacing,
             origin=self.origin,
             direction=self.direction,
             modality=self.modality,
-            frame_times=self.frame_times if voxels.ndim == 4 else None,
+            frame_times=frame_times if voxels.ndim == 4 else None,
             provenance=self.provenance,
             attributes=dict(self.attributes),
         )

@@ -1,0 +1,124 @@
+"""Read slice pixels straight into a preallocated volume, with rescale applied.
+
+Uncompressed little-endian data is read from its file offset into one reused
+slice buffer, so peak memory stays near the size of the volume itself and no
+per-file pydicom decoding is paid. Everything else (JPEG, JPEG 2000, RLE, big
+endian, odd bit depths) is decoded by pydicom with the pylibjpeg plugins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+from pydicom.uid import UID
+
+from workstation.dicom.slices import SliceRef
+
+_NATIVE_LITTLE_ENDIAN = {
+    "1.2.840.10008.1.2",  # implicit VR little endian
+    "1.2.840.10008.1.2.1",  # explicit VR little endian
+}
+
+
+class PixelReadError(ValueError):
+    """Pixel data that cannot be read or decoded, with the reason."""
+
+
+def stored_dtype(slice_ref: SliceRef) -> np.dtype:
+    """The numpy type of the stored pixel values."""
+    header = slice_ref.header
+    signed = header.pixel_representation == 1
+    if header.bits_allocated == 16:
+        return np.dtype("<i2" if signed else "<u2")
+    if header.bits_allocated == 8:
+        return np.dtype("i1" if signed else "u1")
+    if header.bits_allocated == 32:
+        return np.dtype("<i4" if signed else "<u4")
+    raise PixelReadError(f"{header.bits_allocated}-bit pixels are not supported")
+
+
+def can_read_directly(slice_ref: SliceRef) -> bool:
+    header = slice_ref.header
+    return (
+        header.pixel is not None
+        and header.transfer_syntax_uid in _NATIVE_LITTLE_ENDIAN
+        and header.samples_per_pixel == 1
+        and header.bits_allocated in (8, 16, 32)
+    )
+
+
+def choose_output_dtype(slices: list[SliceRef]) -> np.dtype:
+    """int16 when every slice maps to integers in range (CT HU), float32 otherwise."""
+    integral = all(
+        float(s.rescale_slope).is_integer()
+        and float(s.rescale_intercept).is_integer()
+        and s.header.bits_allocated <= 16
+        for s in slices
+    )
+    return np.dtype(np.int16) if integral else np.dtype(np.float32)
+
+
+class SliceReader:
+    """Reads slices one at a time; caches the last decoded multi-frame object."""
+
+    def __init__(self) -> None:
+        self._decoded_path: str | None = None
+        self._decoded: np.ndarray | None = None
+
+    def raw(self, slice_ref: SliceRef) -> np.ndarray:
+        """Stored values of one slice as a 2D array (before rescale)."""
+        if can_read_directly(slice_ref):
+            return self._read_native(slice_ref)
+        return self._decode(slice_ref)
+
+    def _read_native(self, slice_ref: SliceRef) -> np.ndarray:
+        header = slice_ref.header
+        dtype = stored_dtype(slice_ref)
+        count = header.rows * header.columns
+        offset = header.pixel.offset + (slice_ref.frame or 0) * count * dtype.itemsize
+        buffer = np.empty(count, dtype=dtype)
+        with open(header.path, "rb") as handle:
+            handle.seek(offset)
+            if handle.readinto(memoryview(buffer).cast("B")) != buffer.nbytes:
+                raise PixelReadError(f"{header.path}: pixel data ends early")
+        return buffer.reshape(header.rows, header.columns)
+
+    def _decode(self, slice_ref: SliceRef) -> np.ndarray:
+        header = slice_ref.header
+        if header.samples_per_pixel != 1:
+            raise PixelReadError(f"{header.path}: colour images cannot form a volume")
+        if self._decoded_path != header.path:
+            try:
+                dataset = pydicom.dcmread(header.path)
+                self._decoded = dataset.pixel_array
+            except Exception as error:  # decoders raise many kinds on corrupt data
+                syntax = UID(header.transfer_syntax_uid).name
+                raise PixelReadError(
+                    f"{header.path}: cannot decode pixel data ({syntax}): {error}"
+                ) from error
+            self._decoded_path = header.path
+        decoded = self._decoded
+        if slice_ref.frame is not None and header.number_of_frames > 1:
+            decoded = decoded[slice_ref.frame]
+        if decoded.shape != (header.rows, header.columns):
+            raise PixelReadError(f"{header.path}: decoded shape {decoded.shape} is not one slice")
+        return decoded
+
+
+def read_into(reader: SliceReader, slice_ref: SliceRef, out: np.ndarray) -> None:
+    """Fill ``out`` (one 2D slice of the volume) with rescaled values."""
+    raw = reader.raw(slice_ref)
+    slope, intercept = slice_ref.rescale_slope, slice_ref.rescale_intercept
+    if out.dtype == np.int16:
+        if slope == 1.0:
+            values = raw.astype(np.int32) if raw.dtype != np.int16 else raw
+            if intercept:
+                values = values + int(intercept)
+        else:
+            values = raw.astype(np.int32) * int(slope) + int(intercept)
+        if values is not raw and (values.min() < -32768 or values.max() > 32767):
+            raise OverflowError("values exceed int16")
+        out[...] = values
+    else:
+        np.multiply(raw, slope, out=out, casting="unsafe")
+        out += intercept

@@ -10,7 +10,6 @@ can read it straight into the volume.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +17,11 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
+
+from workstation.dicom.fast_header import fast_read_instance
+from workstation.dicom.instance import InstanceHeader, PixelLocation
+
+__all__ = ["InstanceHeader", "PixelLocation", "UnusableFile", "read_instance"]
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
@@ -33,62 +37,6 @@ class UnusableFile(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
-
-
-@dataclass
-class PixelLocation:
-    """Where uncompressed native pixel data sits in the file (for direct reads)."""
-
-    offset: int
-    length: int
-
-
-@dataclass
-class InstanceHeader:
-    """The header values Halong indexes and assembles volumes from."""
-
-    path: str
-    sop_instance_uid: str
-    sop_class_uid: str
-    transfer_syntax_uid: str
-    patient_id: str = ""
-    patient_name: str = ""
-    patient_birth_date: str = ""
-    patient_sex: str = ""
-    study_uid: str = ""
-    study_date: str = ""
-    study_time: str = ""
-    study_description: str = ""
-    accession_number: str = ""
-    series_uid: str = ""
-    modality: str = ""
-    series_number: int | None = None
-    series_description: str = ""
-    body_part: str = ""
-    frame_of_reference_uid: str = ""
-    instance_number: int | None = None
-    rows: int = 0
-    columns: int = 0
-    number_of_frames: int = 1
-    image_position: tuple[float, float, float] | None = None
-    image_orientation: tuple[float, ...] | None = None
-    pixel_spacing: tuple[float, float] | None = None
-    slice_thickness: float | None = None
-    image_type: tuple[str, ...] = ()
-    rescale_slope: float = 1.0
-    rescale_intercept: float = 0.0
-    bits_allocated: int = 16
-    pixel_representation: int = 0
-    samples_per_pixel: int = 1
-    acquisition_number: int | None = None
-    acquisition_time: str = ""
-    content_time: str = ""
-    temporal_position: int | None = None
-    trigger_time: float | None = None
-    echo_time: float | None = None
-    pixel: PixelLocation | None = None
-    #: The parsed dataset, kept only for multi-frame objects (per-frame geometry).
-    dataset: Dataset | None = field(default=None, repr=False)
 
 
 def _text(ds: Dataset, keyword: str) -> str:
@@ -209,6 +157,15 @@ def describe_sop_class(ds: Dataset) -> str:
 
 def header_from_dataset(ds: Dataset, label: str, file_size: int | None) -> InstanceHeader:
     """Turn a parsed dataset into an :class:`InstanceHeader`, or say why it is unusable."""
+    try:
+        return _header_from_dataset(ds, label, file_size)
+    except UnusableFile:
+        raise
+    except Exception as error:  # bad VRs surface when values are converted, anywhere
+        raise UnusableFile(label, f"unreadable header value: {error}") from error
+
+
+def _header_from_dataset(ds: Dataset, label: str, file_size: int | None) -> InstanceHeader:
     media_class = _text(_file_meta(ds), "MediaStorageSOPClassUID")
     if media_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
         raise UnusableFile(label, "DICOMDIR (an index of media files, not an image)")
@@ -221,55 +178,50 @@ def header_from_dataset(ds: Dataset, label: str, file_size: int | None) -> Insta
     if not sop_uid:
         raise UnusableFile(label, "missing SOP Instance UID")
     transfer_syntax = _check_transfer_syntax(ds, label)
-    try:
-        header = InstanceHeader(
-            path=label,
-            sop_instance_uid=sop_uid,
-            sop_class_uid=_text(ds, "SOPClassUID"),
-            transfer_syntax_uid=transfer_syntax,
-            patient_id=_text(ds, "PatientID"),
-            patient_name=_text(ds, "PatientName"),
-            patient_birth_date=_text(ds, "PatientBirthDate"),
-            patient_sex=_text(ds, "PatientSex"),
-            study_uid=_text(ds, "StudyInstanceUID"),
-            study_date=_text(ds, "StudyDate"),
-            study_time=_text(ds, "StudyTime"),
-            study_description=_text(ds, "StudyDescription"),
-            accession_number=_text(ds, "AccessionNumber"),
-            series_uid=_text(ds, "SeriesInstanceUID"),
-            modality=_text(ds, "Modality"),
-            series_number=_int(ds, "SeriesNumber"),
-            series_description=_text(ds, "SeriesDescription"),
-            body_part=_text(ds, "BodyPartExamined"),
-            frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
-            instance_number=_int(ds, "InstanceNumber"),
-            rows=_int(ds, "Rows") or 0,
-            columns=_int(ds, "Columns") or 0,
-            number_of_frames=_int(ds, "NumberOfFrames") or 1,
-            image_position=_floats(ds, "ImagePositionPatient", 3),
-            image_orientation=_floats(ds, "ImageOrientationPatient", 6),
-            pixel_spacing=_floats(ds, "PixelSpacing", 2),
-            slice_thickness=(_floats(ds, "SliceThickness", 1) or (None,))[0],
-            image_type=tuple(str(v) for v in (ds.get("ImageType") or ())),
-            rescale_slope=_first_float(ds, "RescaleSlope", 1.0),
-            rescale_intercept=_first_float(ds, "RescaleIntercept", 0.0),
-            bits_allocated=_int(ds, "BitsAllocated") or 16,
-            pixel_representation=_int(ds, "PixelRepresentation") or 0,
-            samples_per_pixel=_int(ds, "SamplesPerPixel") or 1,
-            acquisition_number=_int(ds, "AcquisitionNumber"),
-            acquisition_time=_text(ds, "AcquisitionTime"),
-            content_time=_text(ds, "ContentTime"),
-            temporal_position=_int(ds, "TemporalPositionIdentifier"),
-            trigger_time=_first_float(ds, "TriggerTime", None),
-            echo_time=_first_float(ds, "EchoTime", None),
-            pixel=_pixel_location(ds, file_size, label),
-        )
-        if header.number_of_frames > 1:
-            header.dataset = ds
-    except UnusableFile:
-        raise
-    except Exception as error:  # bad VRs surface when values are converted
-        raise UnusableFile(label, f"unreadable header value: {error}") from error
+    header = InstanceHeader(
+        path=label,
+        sop_instance_uid=sop_uid,
+        sop_class_uid=_text(ds, "SOPClassUID"),
+        transfer_syntax_uid=transfer_syntax,
+        patient_id=_text(ds, "PatientID"),
+        patient_name=_text(ds, "PatientName"),
+        patient_birth_date=_text(ds, "PatientBirthDate"),
+        patient_sex=_text(ds, "PatientSex"),
+        study_uid=_text(ds, "StudyInstanceUID"),
+        study_date=_text(ds, "StudyDate"),
+        study_time=_text(ds, "StudyTime"),
+        study_description=_text(ds, "StudyDescription"),
+        accession_number=_text(ds, "AccessionNumber"),
+        series_uid=_text(ds, "SeriesInstanceUID"),
+        modality=_text(ds, "Modality"),
+        series_number=_int(ds, "SeriesNumber"),
+        series_description=_text(ds, "SeriesDescription"),
+        body_part=_text(ds, "BodyPartExamined"),
+        frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
+        instance_number=_int(ds, "InstanceNumber"),
+        rows=_int(ds, "Rows") or 0,
+        columns=_int(ds, "Columns") or 0,
+        number_of_frames=_int(ds, "NumberOfFrames") or 1,
+        image_position=_floats(ds, "ImagePositionPatient", 3),
+        image_orientation=_floats(ds, "ImageOrientationPatient", 6),
+        pixel_spacing=_floats(ds, "PixelSpacing", 2),
+        slice_thickness=(_floats(ds, "SliceThickness", 1) or (None,))[0],
+        image_type=tuple(str(v) for v in (ds.get("ImageType") or ())),
+        rescale_slope=_first_float(ds, "RescaleSlope", 1.0),
+        rescale_intercept=_first_float(ds, "RescaleIntercept", 0.0),
+        bits_allocated=_int(ds, "BitsAllocated") or 16,
+        pixel_representation=_int(ds, "PixelRepresentation") or 0,
+        samples_per_pixel=_int(ds, "SamplesPerPixel") or 1,
+        acquisition_number=_int(ds, "AcquisitionNumber"),
+        acquisition_time=_text(ds, "AcquisitionTime"),
+        content_time=_text(ds, "ContentTime"),
+        temporal_position=_int(ds, "TemporalPositionIdentifier"),
+        trigger_time=_first_float(ds, "TriggerTime", None),
+        echo_time=_first_float(ds, "EchoTime", None),
+        pixel=_pixel_location(ds, file_size, label),
+    )
+    if header.number_of_frames > 1:
+        header.dataset = ds
     if header.rows <= 0 or header.columns <= 0:
         raise UnusableFile(label, "image with no rows or columns")
     return header
@@ -284,6 +236,9 @@ def read_instance(path: str | os.PathLike[str]) -> InstanceHeader:
         raise UnusableFile(label, f"cannot open file ({error.strerror})") from error
     if size == 0:
         raise UnusableFile(label, "empty file")
+    fast = fast_read_instance(path)
+    if fast is not None:
+        return fast
     try:
         with open(path, "rb") as handle:
             ds = _read_dataset(handle, label)

@@ -65,23 +65,27 @@ class SliceReader:
         self._decoded_path: str | None = None
         self._decoded: np.ndarray | None = None
 
-    def raw(self, slice_ref: SliceRef) -> np.ndarray:
-        """Stored values of one slice as a 2D array (before rescale)."""
+    def raw(self, slice_ref: SliceRef, into: np.ndarray | None = None) -> np.ndarray:
+        """Stored values of one slice as a 2D array (before rescale).
+
+        ``into`` (a C-contiguous 2D array of the stored type) receives native data
+        without an intermediate copy.
+        """
         if can_read_directly(slice_ref):
-            return self._read_native(slice_ref)
+            return self._read_native(slice_ref, into)
         return self._decode(slice_ref)
 
-    def _read_native(self, slice_ref: SliceRef) -> np.ndarray:
+    def _read_native(self, slice_ref: SliceRef, into: np.ndarray | None) -> np.ndarray:
         header = slice_ref.header
         dtype = stored_dtype(slice_ref)
-        count = header.rows * header.columns
-        offset = header.pixel.offset + (slice_ref.frame or 0) * count * dtype.itemsize
-        buffer = np.empty(count, dtype=dtype)
+        shape = (header.rows, header.columns)
+        offset = header.pixel.offset + (slice_ref.frame or 0) * shape[0] * shape[1] * dtype.itemsize
+        buffer = into if into is not None else np.empty(shape, dtype=dtype)
         with open(header.path, "rb") as handle:
             handle.seek(offset)
             if handle.readinto(memoryview(buffer).cast("B")) != buffer.nbytes:
                 raise PixelReadError(f"{header.path}: pixel data ends early")
-        return buffer.reshape(header.rows, header.columns)
+        return buffer
 
     def _decode(self, slice_ref: SliceRef) -> np.ndarray:
         header = slice_ref.header
@@ -105,8 +109,30 @@ class SliceReader:
         return decoded
 
 
+def _read_int16_in_place(reader: SliceReader, slice_ref: SliceRef, out: np.ndarray) -> bool:
+    """Fast path: 16-bit native data read straight into the volume, intercept added in place."""
+    if not (can_read_directly(slice_ref) and slice_ref.header.bits_allocated == 16):
+        return False
+    if slice_ref.rescale_slope != 1.0 or not out.flags.c_contiguous:
+        return False
+    intercept = int(slice_ref.rescale_intercept)
+    signed = slice_ref.header.pixel_representation == 1
+    stored = out if signed else out.view(np.uint16)
+    reader.raw(slice_ref, into=stored)
+    if intercept == 0 and signed:
+        return True
+    low, high = int(stored.min()), int(stored.max())
+    if low + intercept < -32768 or high + intercept > 32767 or (not signed and high > 32767):
+        return False  # let the general path widen the type
+    if intercept:
+        out += np.int16(intercept)
+    return True
+
+
 def read_into(reader: SliceReader, slice_ref: SliceRef, out: np.ndarray) -> None:
     """Fill ``out`` (one 2D slice of the volume) with rescaled values."""
+    if out.dtype == np.int16 and _read_int16_in_place(reader, slice_ref, out):
+        return
     raw = reader.raw(slice_ref)
     slope, intercept = slice_ref.rescale_slope, slice_ref.rescale_intercept
     if out.dtype == np.int16:

@@ -30,7 +30,7 @@ from workstation.dicom.pixels import PixelReadError, SliceReader, choose_output_
 from workstation.dicom.slices import SliceGeometryError, SliceRef, slices_of
 from workstation.dicom.temporal import dicom_time_seconds, split_time_points
 from workstation.model.volume import Provenance, Volume
-from workstation.progress import CancelToken, Progress, check, no_progress
+from workstation.model.progress import CancelToken, Progress, check, no_progress
 
 SpacingPolicy = Literal["resample", "refuse"]
 

@@ -29,8 +29,8 @@ from workstation.dicom.headers import InstanceHeader
 from workstation.dicom.pixels import PixelReadError, SliceReader, choose_output_dtype, read_into
 from workstation.dicom.slices import SliceGeometryError, SliceRef, slices_of
 from workstation.dicom.temporal import dicom_time_seconds, split_time_points
-from workstation.model.volume import Provenance, Volume
 from workstation.model.progress import CancelToken, Progress, check, no_progress
+from workstation.model.volume import Provenance, Volume
 
 SpacingPolicy = Literal["resample", "refuse"]
 

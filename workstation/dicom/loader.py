@@ -17,8 +17,8 @@ import numpy as np
 
 from workstation.dicom.assembly import AssemblyResult, Exclusion, SpacingPolicy, assemble_series
 from workstation.dicom.headers import InstanceHeader, UnusableFile, read_instance
-from workstation.model.volume import Provenance, Volume
 from workstation.model.progress import CancelToken, Progress, check, no_progress
+from workstation.model.volume import Provenance, Volume
 
 #: Fewer single-frame series than this on one grid are not treated as a time series.
 MIN_TIME_POINTS = 3

@@ -13,8 +13,8 @@ import pytest
 from workstation.dicom import importer
 from workstation.dicom.database import Database
 from workstation.dicom.importer import ImportRequest, import_paths
-from workstation.model.records import IndexCounts
 from workstation.model.progress import CancelToken
+from workstation.model.records import IndexCounts
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ class ProgressLine:
             return
         self._last_shown = now
         count = f"{done}/{total}" if total is not None else str(done)
-        text = f"{count} files: {message}"
+        text = f"{message} [{count}]"
         if self.interactive:
             self.stream.write("\r" + text.ljust(self._width))
             self._width = len(text)

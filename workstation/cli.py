@@ -19,6 +19,7 @@ from pathlib import Path
 COMMAND_MODULES = (
     "workstation.commands.import_files",
     "workstation.commands.browse",
+    "workstation.commands.demo",
 )
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

@@ -1,0 +1,58 @@
+"""VolumeView: every preset renders, and the patient faces the viewer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from viewer_support import MARKER, centred_volume, chest_phantom, paint
+
+from viewers.volume_view import VolumeView
+from workstation.model.presets import VOLUME_PRESETS
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def volume_view(qtbot) -> VolumeView:
+    view = VolumeView()
+    qtbot.addWidget(view)
+    view.resize(240, 240)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+@pytest.mark.parametrize("preset", list(VOLUME_PRESETS))
+def test_each_preset_renders_something(volume_view, preset):
+    volume = chest_phantom()
+    paint(volume, ((-4, 4), (10, 18), (-40, 40)), 700)  # a spine for the bone preset
+    volume_view.set_volume(volume)
+    volume_view.set_preset(preset)
+    image = volume_view.grab_image()
+    assert image.std() > 5
+    assert (image.max(axis=2) > 30).mean() > 0.02  # a visible share of the pixels lit
+
+
+def test_empty_and_unknown_preset(volume_view):
+    volume_view.set_volume(None)
+    volume_view.render()
+    assert volume_view.grab_image().max() == 0
+    with pytest.raises(ValueError):
+        volume_view.set_preset("CT heart")
+
+
+@pytest.mark.parametrize("mode", ["auto", "cpu"])
+def test_patient_faces_the_viewer(volume_view, mode):
+    """MIP of a dot on the patient's left, stored right-to-left: it shows on screen right."""
+    volume = centred_volume(np.diag([-1.0, 1.0, 1.0]))
+    paint(volume, ((10, 18), (-4, 4), (20, 35)), MARKER)  # left and superior
+    volume_view.set_render_mode(mode)
+    volume_view.set_volume(volume)
+    volume_view.set_preset("MIP")
+    image = volume_view.grab_image()
+    if mode == "cpu":
+        assert volume_view.used_render_mode == "cpu"
+    rows, columns = np.nonzero(image.max(axis=2) > 128)
+    assert columns.size > 0
+    assert columns.mean() > 120 + 10  # screen right: patient's left
+    assert rows.mean() < 120 - 10  # top: superior

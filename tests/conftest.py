@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,3 +120,19 @@ def known_series(tmp_path: Path) -> tuple[Path, tuple[KnownSeries, ...]]:
         volume = Volume(voxels, spacing=series.spacing, origin=(-20.0, 10.0, 5.0), modality="CT")
         write_volume(volume, folder / f"series-{index}", series.info)
     return folder, known
+
+
+@pytest.fixture(autouse=True)
+def _delete_closed_qt_widgets():
+    """Delete widgets that pytest-qt closed with deleteLater now, while X is still up.
+
+    Render windows destroyed at interpreter exit, after pytest-xvfb stopped Xvfb, make
+    Xlib end the process with status 1 although every test passed. Tests that never
+    imported Qt pay nothing.
+    """
+    yield
+    if "PySide6.QtCore" in sys.modules:
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        gc.collect()

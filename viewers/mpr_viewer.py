@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 from vtkmodules.vtkCommonDataModel import vtkImageData
 
 from viewers.grid_image import grid_image, load_frame, world_centre
-from viewers.signals import emit
 from viewers.slice_view import SliceView
 from viewers.volume_view import VolumeView
 from workstation.model.measurements import Measurement
@@ -171,7 +170,7 @@ class MprViewer(QWidget):
             self._update_frame_label()
         if volume is not None:
             self.go_to(world_centre(volume))
-            emit(self.window_changed, *self.window)
+            self.window_changed.emit(*self.window)
         self._changed()
 
     def set_info_text(self, text: str) -> None:
@@ -231,7 +230,7 @@ class MprViewer(QWidget):
         for name, view in self.slice_views.items():
             if name != source:
                 view.set_window(width, level, notify=False)
-        emit(self.window_changed, width, level)
+        self.window_changed.emit(width, level)
         self._changed(SLICE_VIEWS)
 
     def set_volume_preset(self, name: str) -> None:
@@ -348,7 +347,7 @@ class MprViewer(QWidget):
         for name, view in self.slice_views.items():
             if name != source:
                 view.add_measurement(measurement)
-        emit(self.measurement_added, measurement)
+        self.measurement_added.emit(measurement)
 
     @property
     def measurements(self) -> list[Measurement]:
@@ -391,7 +390,7 @@ class MprViewer(QWidget):
         self._frame_slider.setValue(frame)
         self._frame_slider.blockSignals(False)
         self._update_frame_label()
-        emit(self.frame_changed, frame)
+        self.frame_changed.emit(frame)
         # while cine plays, the (slow) 3D view waits for the pause
         self._changed(SLICE_VIEWS if self.playing else None)
 
@@ -478,7 +477,7 @@ class MprViewer(QWidget):
         """Emit once, after the last pending render (timers coalesce the signals)."""
         if self._awaiting_render and not self._pending_render:
             self._awaiting_render = False
-            emit(self.all_rendered)
+            self.all_rendered.emit()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 
-from viewers.signals import emit
 from workstation.model.presets import WINDOW_PRESET_KEYS
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ class SliceInteraction(QObject):
 
     def _mouse_press(self, event: QMouseEvent) -> bool:
         view = self._view
-        emit(view.activated)
+        view.activated.emit()
         view.vtk_widget.setFocus()
         x, y = event.position().x(), event.position().y()
         self._press = self._last = (x, y)
@@ -116,7 +115,7 @@ class SliceInteraction(QObject):
         elif self._drag == "crosshair":
             view.move_crosshair_to(x, y)
         elif self._drag == "rotate":
-            emit(view.oblique_rotated, self._turn_degrees(last, (x, y)))
+            view.oblique_rotated.emit(self._turn_degrees(last, (x, y)))
         elif self._drag == "measure" and view.tool == "freehand":
             if math.dist(last, (x, y)) >= 1:
                 view.place_point(view.world_at(x, y))

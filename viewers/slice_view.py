@@ -35,7 +35,6 @@ from viewers.plane import PlaneAxes, direction_label, position_axis
 from viewers.render_capture import grab_render_window
 from viewers.render_widget import RenderWidget
 from viewers.reslice import SLAB_MODES, PlaneReslicer, SliceGrid, slice_grid
-from viewers.signals import emit
 from viewers.slice_interaction import SliceInteraction
 from workstation.model.measurements import (
     POINTS_NEEDED,
@@ -137,7 +136,7 @@ class SliceView(QWidget):
         self.annotations.set_visible(False)
 
         self._renderer.AddObserver("StartEvent", self._before_render)
-        self._render_window.AddObserver("EndEvent", lambda *_: emit(self.rendered))
+        self._render_window.AddObserver("EndEvent", lambda *_: self.rendered.emit())
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self.render)
@@ -297,7 +296,7 @@ class SliceView(QWidget):
             return
         self._offset = offset
         self._apply_grid()
-        emit(self.slice_changed, self.slice_position)
+        self.slice_changed.emit(self.slice_position)
 
     def _update_plane(self, snap: bool) -> None:
         """Recompute step, scroll range and grid after the axes changed."""
@@ -389,7 +388,7 @@ class SliceView(QWidget):
         self._update_corner_text()
         self.request_render()
         if notify:
-            emit(self.window_changed, width, float(level))
+            self.window_changed.emit(width, float(level))
 
     def set_preset(self, name: str) -> None:
         """Apply a window/level preset of :data:`workstation.model.presets.WINDOW_PRESETS`."""
@@ -443,7 +442,7 @@ class SliceView(QWidget):
             return
         point = self.world_at(x, y)
         self.set_crosshair(point, self._crosshair_directions)
-        emit(self.crosshair_moved, point)
+        self.crosshair_moved.emit(point)
 
     def _update_crosshair(self) -> None:
         if self._crosshair is None or self._grid is None or not self._crosshair_visible:
@@ -592,7 +591,7 @@ class SliceView(QWidget):
             self.request_render()
             return None
         self.add_measurement(measurement)
-        emit(self.measurement_added, measurement)
+        self.measurement_added.emit(measurement)
         return measurement
 
     def cancel_measurement(self) -> None:

@@ -29,7 +29,6 @@ import viewers.vtk_backends  # noqa: F401  (OpenGL and volume back-ends)
 from viewers.grid_image import grid_image, grid_to_world, world_centre
 from viewers.render_capture import grab_render_window
 from viewers.render_widget import RenderWidget
-from viewers.signals import emit
 from workstation.model.presets import VOLUME_PRESETS, VolumePreset
 from workstation.model.volume import Volume
 
@@ -85,7 +84,7 @@ class VolumeView(QWidget):
         self._prop.SetProperty(self._property)
         self._prop.VisibilityOff()
         self._renderer.AddVolume(self._prop)
-        self._render_window.AddObserver("EndEvent", lambda *_: emit(self.rendered))
+        self._render_window.AddObserver("EndEvent", lambda *_: self.rendered.emit())
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self.render)

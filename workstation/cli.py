@@ -17,9 +17,14 @@ from pathlib import Path
 
 #: Modules exposing ``register(subparsers)``, in the order ``--help`` lists them.
 COMMAND_MODULES = (
+    "workstation.commands.gui",
+    "workstation.commands.view",
     "workstation.commands.import_files",
     "workstation.commands.browse",
     "workstation.commands.demo",
+    "workstation.commands.send",
+    "workstation.commands.outbox",
+    "workstation.commands.pacs",
 )
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -27,7 +32,8 @@ EXIT_INTERRUPTED = 130
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="halong", description="Halong radiology workstation: command line tools."
+        prog="halong",
+        description="Halong radiology workstation. Without a command, opens the window.",
     )
     parser.add_argument(
         "--home",
@@ -39,10 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show library warnings and full error tracebacks"
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    parser.set_defaults(handler=_open_window)
     return parser
+
+
+def _open_window(args: argparse.Namespace) -> int:
+    """A bare ``halong``: the same as ``halong gui``."""
+    from workstation.commands.gui import run
+
+    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from viewer_support import chest_phantom, delete_closed_widgets
+from viewer_support import chest_phantom
 
 from workstation.model.volume import Volume
 
@@ -32,10 +32,3 @@ def make_slice_view(qtbot) -> Callable:
         return view
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _delete_widgets_after_each_test():
-    """pytest-qt closes the test's widgets but only calls deleteLater on them."""
-    yield
-    delete_closed_widgets()

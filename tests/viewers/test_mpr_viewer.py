@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from viewer_support import BODY, LEFT_MARKER_BOX, chest_phantom, delete_closed_widgets, region_mean
+from viewer_support import BODY, LEFT_MARKER_BOX, chest_phantom, region_mean
 
 from viewers.mpr_viewer import MprViewer
 from viewers.slice_view import SliceView
@@ -34,8 +34,7 @@ def shared_viewer(qapp):
     widget.show()
     yield widget
     widget.close()
-    widget.deleteLater()
-    delete_closed_widgets()
+    widget.deleteLater()  # deleted by the autouse fixture in tests/conftest.py
 
 
 @pytest.fixture

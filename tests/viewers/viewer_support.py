@@ -7,8 +7,6 @@ right-to-left must look the same on screen.
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 
 from workstation.model.volume import Volume
@@ -63,15 +61,3 @@ def region_mean(image: np.ndarray, x: float, y: float, half: int = 3) -> np.ndar
     row, col = round(y), round(x)
     patch = image[row - half : row + half + 1, col - half : col + half + 1]
     return patch.reshape(-1, 3).mean(axis=0)
-
-
-def delete_closed_widgets() -> None:
-    """Delete widgets closed with deleteLater now, while X is still up.
-
-    Otherwise render windows are destroyed at interpreter exit, after pytest-xvfb has
-    stopped Xvfb, and Xlib ends the process with status 1 although every test passed.
-    """
-    from PySide6.QtCore import QCoreApplication, QEvent
-
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()

@@ -28,6 +28,16 @@ class HalongHome:
         """Files copied by ``import --copy`` and extracted from zip archives."""
         return self.root / "store"
 
+    @property
+    def outbox(self) -> Path:
+        """The durable outbox: everything sent, written down before it is sent."""
+        return self.root / "outbox"
+
+    @property
+    def audit(self) -> Path:
+        """The append-only audit trail (``audit-YYYY-MM.log``)."""
+        return self.root / "audit"
+
 
 def resolve_home(override: str | os.PathLike[str] | None = None) -> HalongHome:
     """Pick the data folder: ``override``, then ``$HALONG_HOME``, then the platform default."""

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
+from vtkmodules.vtkImagingCore import vtkImageResample
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 from vtkmodules.vtkRenderingCore import (
     vtkColorTransferFunction,
@@ -35,6 +36,42 @@ from workstation.model.volume import Volume
 DEFAULT_PRESET = "CT soft tissue"
 #: "auto": GPU ray casting when OpenGL allows, else CPU; "cpu" forces the software path.
 RENDER_MODES = ("auto", "gpu", "cpu")
+#: OpenGL renderers that emulate the GPU on the CPU: GPU ray casting through them is
+#: 10-20x slower than VTK's CPU ray caster (benchmarks/render.py), so "auto" avoids it.
+SOFTWARE_OPENGL = ("llvmpipe", "softpipe", "swrast", "swiftshader")
+
+
+#: Above this many voxels the 3D view renders a downsampled copy: it is an overview, and
+#: full resolution costs seconds per frame on a CPU (benchmarks/render.py).
+MAX_RENDERED_VOXELS = 16_000_000
+
+
+def overview_image(image: vtkImageData) -> vtkImageData:
+    """``image`` itself when small enough, else a linearly resampled copy under the cap.
+
+    The finest axes are halved first; grid coordinates (mm) are preserved, so the
+    prop's matrix still maps the copy to the right place.
+    """
+    dims = np.array(image.GetDimensions(), dtype=float)
+    spacing = np.array(image.GetSpacing(), dtype=float)
+    factors = np.ones(3)
+    while np.prod(np.ceil(dims / factors)) > MAX_RENDERED_VOXELS:
+        factors[np.argmin(spacing * factors)] *= 2
+    if np.all(factors == 1):
+        return image
+    resample = vtkImageResample()
+    resample.SetInputData(image)
+    for axis, factor in enumerate(factors):
+        resample.SetAxisMagnificationFactor(axis, 1.0 / factor)
+    resample.SetInterpolationModeToLinear()
+    resample.Update()
+    return resample.GetOutput()
+
+
+def is_software_opengl(capabilities: str) -> bool:
+    """Whether a render window's ReportCapabilities() text names a software renderer."""
+    text = capabilities.lower()
+    return any(name in text for name in SOFTWARE_OPENGL)
 
 
 def transfer_functions(
@@ -77,6 +114,8 @@ class VolumeView(QWidget):
         self._vtk.Enable()
         self._mapper = vtkSmartVolumeMapper()
         self._mapper.SetRequestedRenderModeToDefault()
+        self._render_mode = "auto"
+        self._ray_caster_chosen = False
         self._property = vtkVolumeProperty()
         self._property.SetInterpolationTypeToLinear()
         self._prop = vtkVolume()
@@ -109,7 +148,7 @@ class VolumeView(QWidget):
             self.request_render()
             return
         image = image if image is not None else grid_image(volume)
-        self._mapper.SetInputData(image)
+        self._mapper.SetInputData(overview_image(image))
         matrix = vtkMatrix4x4()
         matrix.DeepCopy(grid_to_world(volume).ravel())
         self._prop.SetUserMatrix(matrix)
@@ -143,6 +182,8 @@ class VolumeView(QWidget):
         """Choose the ray caster (see :data:`RENDER_MODES`)."""
         if mode not in RENDER_MODES:
             raise ValueError(f"unknown render mode {mode!r}; use one of {RENDER_MODES}")
+        self._render_mode = mode
+        self._ray_caster_chosen = mode != "auto"
         if mode == "gpu":
             self._mapper.SetRequestedRenderModeToGPU()
         elif mode == "cpu":
@@ -176,11 +217,29 @@ class VolumeView(QWidget):
 
     def render(self) -> None:
         self._render_timer.stop()
+        if not self._ray_caster_chosen and self._volume is not None:
+            self._choose_ray_caster()
         self._render_window.Render()
+
+    def _choose_ray_caster(self) -> None:
+        """In "auto", use the CPU ray caster when OpenGL is a software emulation.
+
+        The capabilities are known only once the window has a context, so the
+        first call renders once without the volume (cheap) to create it.
+        """
+        visible = self._prop.GetVisibility()
+        self._prop.VisibilityOff()
+        self._render_window.Render()
+        self._prop.SetVisibility(visible)
+        if is_software_opengl(self._render_window.ReportCapabilities()):
+            self._mapper.SetRequestedRenderModeToRayCast()
+        self._ray_caster_chosen = True
 
     def grab_image(self) -> np.ndarray:
         """The view as ``[rows, columns, 3]`` uint8 RGB, top row first."""
         self._render_timer.stop()
+        if not self._ray_caster_chosen and self._volume is not None:
+            self._choose_ray_caster()
         return grab_render_window(self._render_window)
 
     def closeEvent(self, event) -> None:

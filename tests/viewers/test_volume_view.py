@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from viewer_support import MARKER, centred_volume, chest_phantom, paint
 
-from viewers.volume_view import VolumeView
+from viewers.volume_view import VolumeView, is_software_opengl
 from workstation.model.presets import VOLUME_PRESETS
 
 pytestmark = pytest.mark.gui
@@ -52,7 +52,31 @@ def test_patient_faces_the_viewer(volume_view, mode):
     image = volume_view.grab_image()
     if mode == "cpu":
         assert volume_view.used_render_mode == "cpu"
+    else:  # software OpenGL (Xvfb's llvmpipe) gets the much faster CPU ray caster
+        capabilities = volume_view.vtk_widget.GetRenderWindow().ReportCapabilities()
+        expected = "cpu" if is_software_opengl(capabilities) else "gpu"
+        assert volume_view.used_render_mode == expected
     rows, columns = np.nonzero(image.max(axis=2) > 128)
     assert columns.size > 0
     assert columns.mean() > 120 + 10  # screen right: patient's left
     assert rows.mean() < 120 - 10  # top: superior
+
+
+def test_large_volumes_render_a_downsampled_overview_in_place():
+    from viewers.volume_view import MAX_RENDERED_VOXELS, overview_image
+    from workstation.model.conversions import to_vtk
+
+    volume = centred_volume(np.eye(3))
+    small = to_vtk(volume)
+    assert overview_image(small) is small
+    big = to_vtk(volume.with_voxels(np.zeros((300, 512, 512), np.int16)))
+    big.SetSpacing(0.7, 0.7, 1.0)
+    shrunk = overview_image(big)
+    nx, ny, nz = shrunk.GetDimensions()
+    assert nx * ny * nz <= MAX_RENDERED_VOXELS
+    # the grid keeps its extent in mm, so the prop's matrix still places it right
+    for axis in range(3):
+        extent_mm = (big.GetDimensions()[axis] - 1) * big.GetSpacing()[axis]
+        shrunk_mm = (shrunk.GetDimensions()[axis] - 1) * shrunk.GetSpacing()[axis]
+        assert abs(shrunk_mm - extent_mm) <= shrunk.GetSpacing()[axis]
+        assert shrunk.GetOrigin()[axis] == big.GetOrigin()[axis]

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "workstation.commands.send",
     "workstation.commands.outbox",
     "workstation.commands.pacs",
+    "workstation.commands.perfusion",
 )
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

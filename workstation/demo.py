@@ -20,7 +20,7 @@ from workstation.dicom.image_writer import SeriesInfo, write_volume
 from workstation.model.progress import CancelToken, Progress, check, no_progress
 
 #: Bump when the phantoms or their layout change, so old demo folders are rewritten.
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 CHEST_SHAPE = (200, 512, 512)
 CHEST_SPACING = (0.7, 0.7, 1.25)
 CTP_SHAPE = (16, 256, 256)

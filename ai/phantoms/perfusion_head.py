@@ -1,12 +1,15 @@
 """Synthetic CT perfusion (and MR DSC) stroke studies with known perfusion maps.
 
-The head has a left-hemisphere MCA infarct: a core (CBF 12 % of normal, CBV
+The head has a left-hemisphere MCA infarct: a core (CBF 6 % of normal, CBV
 40 %, Tmax 14 s), a severely hypoperfused rim (CBF 45 %, CBV 110 %, Tmax 12 s)
 and a milder penumbra (CBF 70 %, CBV 100 %, Tmax 8 s); normal grey and white
 matter have Tmax 0.5 s and 1 s. Every class is at least 2 s away from the
-usual 6 s and 10 s Tmax thresholds, and the core (12 %) far from the usual
-rCBF < 30 % core threshold, so a correct algorithm reproduces the truth
-volumes exactly. Tmax is the delay: every residue function used peaks at 0.
+usual 6 s and 10 s Tmax thresholds. White matter is about 85 % of the normal
+tissue, so the usual core reference (median CBF of tissue with Tmax < 4 s) is
+white matter's 25 ml/100 g/min: the core (grey 3.6, white 1.5) is at most
+15 % of it and every other class at least 45 %, far from the rCBF < 30 % core
+threshold, so a correct algorithm reproduces the truth volumes. Tmax is the
+delay: every residue function used peaks at 0.
 
 Units: CBF ml/100 g/min, CBV ml/100 g, MTT and Tmax s, volumes ml; curves in
 HU enhancement (CT) or mM (MR). See ``kinetics`` for the tracer model.
@@ -34,12 +37,20 @@ from ai.phantoms.head_anatomy import (
     HeadModel,
     build_head,
 )
+from ai.phantoms.perfusion_signal import (
+    anatomy_rng,
+    ct_voxels,
+    dsc_attenuation,
+    lookup,
+    mr_voxels,
+    noise_rng,
+)
 from workstation.model.volume import Volume
 
 #: (CBF ml/100 g/min, CBV ml/100 g, Tmax s) of healthy tissue.
 NORMAL_PERFUSION = {GREY: (60.0, 4.0, 0.5), WHITE: (25.0, 2.0, 1.0)}
 #: Ischaemic zone -> (CBF factor, CBV factor, Tmax s).
-ZONE_PERFUSION = {MILD: (0.7, 1.0, 8.0), SEVERE: (0.45, 1.1, 12.0), CORE: (0.12, 0.4, 14.0)}
+ZONE_PERFUSION = {MILD: (0.7, 1.0, 8.0), SEVERE: (0.45, 1.1, 12.0), CORE: (0.06, 0.4, 14.0)}
 
 #: Baseline (unenhanced) HU per tissue class; blood is 40 HU.
 TISSUE_HU = {AIR: -1000.0, SCALP: 20.0, SKULL: 1000.0, CSF: 5.0, GREY: 40.0, WHITE: 30.0}
@@ -136,10 +147,8 @@ def make_ctp_head(
     hu = sim.tissue_concentration * share
     hu += head.artery_fraction * sim.aif.astype(np.float32)[:, None, None, None]
     hu += head.sinus_fraction * sim.vof.astype(np.float32)[:, None, None, None]
-    hu += _lookup(TISSUE_HU, head.tissue) * share + np.float32(BLOOD_HU) * (1 - share)
-    if noise_hu > 0:
-        hu += np.float32(noise_hu) * _noise_rng(seed).standard_normal(hu.shape, dtype=np.float32)
-    voxels = np.clip(np.rint(hu), -32768, 32767).astype(np.int16)
+    hu += lookup(TISSUE_HU, head.tissue) * share + np.float32(BLOOD_HU) * (1 - share)
+    voxels = ct_voxels(hu, noise_hu, noise_rng(seed))
     volume = sim.grid.volume(
         voxels,
         "CT",
@@ -183,20 +192,13 @@ def make_mr_dsc_head(
         infarct=infarct,
     )
     head = sim.head
-    te_k = np.float32(echo_time_ms / 1000.0 * relaxivity_per_s_per_mmol_l)
-    s0 = _lookup(TISSUE_S0, head.tissue)
-    signal = s0 * head.tissue_share * np.exp(-te_k * sim.tissue_concentration)
+    k = relaxivity_per_s_per_mmol_l
+    s0 = lookup(TISSUE_S0, head.tissue)
+    signal = s0 * head.tissue_share * dsc_attenuation(sim.tissue_concentration, echo_time_ms, k)
     for fraction, curve in ((head.artery_fraction, sim.aif), (head.sinus_fraction, sim.vof)):
-        decay = np.exp(-te_k * curve.astype(np.float32))[:, None, None, None]
+        decay = dsc_attenuation(curve, echo_time_ms, k)[:, None, None, None]
         signal += np.float32(BLOOD_S0) * fraction * decay
-    if noise_sd > 0:
-        noise_rng = _noise_rng(seed)
-        real = signal + np.float32(noise_sd) * noise_rng.standard_normal(
-            signal.shape, dtype=np.float32
-        )
-        imaginary = np.float32(noise_sd) * noise_rng.standard_normal(signal.shape, dtype=np.float32)
-        signal = np.sqrt(real * real + imaginary * imaginary)
-    voxels = np.clip(np.rint(signal), 0, 32767).astype(np.int16)
+    voxels = mr_voxels(signal, noise_sd, noise_rng(seed))
     volume = sim.grid.volume(
         voxels,
         "MR",
@@ -228,8 +230,7 @@ def _simulate(
     n_frames = len(frame_times)
     if n_frames < 2 or frame_times[1] <= frame_times[0]:
         raise ValueError("a perfusion series needs at least two frames and a positive interval")
-    anatomy_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])  # noise: [1]
-    head = build_head(grid, anatomy_rng, infarct)
+    head = build_head(grid, anatomy_rng(seed), infarct)
     t = kinetics.fine_time_grid(frame_times[-1])
     arterial = kinetics.gamma_variate(t, bolus_arrival_s, AIF_ALPHA, AIF_BETA_S, aif_peak)
     venous = kinetics.venous_curve(t, arterial, VOF_DELAY_S, VOF_DISPERSION_S)
@@ -277,18 +278,6 @@ def _simulate(
         maps=maps,
         constants=constants,
     )
-
-
-def _noise_rng(seed: int) -> np.random.Generator:
-    """Noise has its own stream, so noise settings never change the anatomy."""
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-
-
-def _lookup(table: dict[int, float], classes: np.ndarray) -> np.ndarray:
-    values = np.zeros(max(table) + 1, dtype=np.float32)
-    for key, value in table.items():
-        values[key] = value
-    return values[classes]
 
 
 def _phantom(sim: _Simulation, volume: Volume, unit: str, seed: int) -> PerfusionPhantom:

@@ -1,0 +1,119 @@
+"""``halong perfusion INPUT --out DIR``: stroke perfusion maps, core/penumbra volumes, triage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from workstation.cli import EXIT_ERROR, EXIT_INTERRUPTED
+from workstation.commands.console import ProgressLine, cancel_on_interrupt
+
+
+def _point(text: str) -> tuple[float, float, float]:
+    try:
+        x, y, z = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y,Z in LPS mm, got {text!r}") from None
+    return x, y, z
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "perfusion",
+        help="CT/MR perfusion maps, infarct core and hypoperfusion volumes, DEFUSE 3/DAWN triage",
+        description=(
+            "Analyse a CT perfusion or MR DSC study: CBF, CBV, MTT, Tmax and TTP maps, "
+            "infarct core (relative CBF < 30 %, or ADC < 620 x 10^-6 mm2/s with --adc), "
+            "Tmax > 6 s and > 10 s volumes, mismatch, QC flags and the DEFUSE 3 / DAWN "
+            "rules. Writes perfusion.json, NIfTI maps and masks, summary.png and DICOM "
+            "(Secondary Captures and Parametric Maps) into --out. Results are AI-generated."
+        ),
+    )
+    parser.add_argument("input", type=Path, metavar="INPUT", help="DICOM folder or 4D NIfTI")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--adc", type=Path, metavar="ADC_INPUT", help="ADC map (DICOM or NIfTI)")
+    parser.add_argument("--age", type=_positive, metavar="N", help="age in years")
+    parser.add_argument("--nihss", type=int, metavar="N", help="NIHSS score")
+    parser.add_argument(
+        "--onset-hours", type=_positive, metavar="H", help="hours since last known well"
+    )
+    parser.add_argument(
+        "--dt", type=_positive, metavar="SECONDS", help="frame interval (NIfTI without one)"
+    )
+    parser.add_argument("--aif", type=_point, metavar="X,Y,Z", help="arterial voxel, LPS mm")
+    parser.add_argument("--vof", type=_point, metavar="X,Y,Z", help="venous voxel, LPS mm")
+    parser.set_defaults(handler=run)
+
+
+class _Stages:
+    """Progress of the analysis stages on stderr, one line per stage."""
+
+    def __call__(self, done: int, total: int | None, message: str) -> None:
+        print(f"perfusion [{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 on success, 2 for input that cannot be analysed, 130 on Ctrl-C."""
+    from ai.perfusion import ClinicalInputs, PerfusionInputError, PerfusionRequest, run_perfusion
+    from workstation.model.progress import Cancelled, CancelToken
+    from workstation.perfusion_input import InputError, load_adc, load_perfusion_study
+    from workstation.perfusion_outputs import write_outputs
+
+    if args.nihss is not None and not 0 <= args.nihss <= 42:
+        print(f"halong perfusion: error: NIHSS must be 0-42, got {args.nihss}", file=sys.stderr)
+        return EXIT_ERROR
+    token = CancelToken()
+    stages = _Stages()
+    try:
+        with cancel_on_interrupt(token):
+            with ProgressLine() as progress:
+                study = load_perfusion_study(args.input, args.dt, progress, token)
+                adc = load_adc(args.adc, progress, token) if args.adc else None
+            request = PerfusionRequest(
+                volume=study.volume,
+                adc=adc,
+                clinical=ClinicalInputs(args.age, args.nihss, args.onset_hours),
+                aif_lps_mm=args.aif,
+                vof_lps_mm=args.vof,
+            )
+            result = run_perfusion(request, stages, token)
+            result.qc.notes[:0] = study.notes
+            written = write_outputs(result, study.volume, args.out, study.source, stages, token)
+    except (InputError, PerfusionInputError) as error:
+        print(f"halong perfusion: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except Cancelled:
+        print("halong perfusion: cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    _print_summary(result.to_json(), written.folder)
+    return 0
+
+
+def _print_summary(document: dict, folder: Path) -> None:
+    def shown(key: str, unit: str = "") -> str:
+        value = document[key]
+        return "n/a" if value is None else f"{value}{unit}"
+
+    print(f"{document['modality']} perfusion (AI-generated, not reviewed by a physician)")
+    print(f"  core            {shown('core_ml', ' ml')}")
+    print(f"  Tmax > 6 s      {shown('hypoperfusion_ml', ' ml')}")
+    print(f"  Tmax > 10 s     {shown('tmax_gt10_ml', ' ml')}   HIR {shown('hir')}")
+    print(f"  mismatch        {shown('mismatch_ml', ' ml')}   ratio {shown('mismatch_ratio')}")
+    for decision in document["triage"].values():
+        print(f"  {decision['rule']:<15} {decision['status']}")
+    raised = document["qc"]["raised"]
+    print(f"  QC              {', '.join(raised) if raised else 'no flags raised'}")
+    for note in document["qc"]["notes"]:
+        print(f"  note: {note}")
+    print(f"Written to {folder}")

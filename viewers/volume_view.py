@@ -37,9 +37,12 @@ DEFAULT_PRESET = "CT soft tissue"
 #: "auto": GPU ray casting when OpenGL allows, else CPU; "cpu" forces the software path.
 RENDER_MODES = ("auto", "gpu", "cpu")
 #: OpenGL renderers that emulate the GPU on the CPU: GPU ray casting through them is
-#: 10-20x slower than VTK's CPU ray caster (benchmarks/render.py), so "auto" avoids it.
+#: 10-20x slower than VTK's CPU ray caster on large volumes (benchmarks/render.py), so
+#: "auto" avoids it there. Small volumes keep it: it is fast enough, and the CPU caster
+#: shades them much darker.
 SOFTWARE_OPENGL = ("llvmpipe", "softpipe", "swrast", "swiftshader")
-
+#: Rendered voxels above which "auto" prefers the CPU caster on software OpenGL.
+SOFTWARE_GPU_VOXEL_LIMIT = 4_000_000
 
 #: Above this many voxels the 3D view renders a downsampled copy: it is an overview, and
 #: full resolution costs seconds per frame on a CPU (benchmarks/render.py).
@@ -231,7 +234,9 @@ class VolumeView(QWidget):
         self._prop.VisibilityOff()
         self._render_window.Render()
         self._prop.SetVisibility(visible)
-        if is_software_opengl(self._render_window.ReportCapabilities()):
+        rendered_voxels = np.prod(self._mapper.GetInput().GetDimensions())
+        software = is_software_opengl(self._render_window.ReportCapabilities())
+        if software and rendered_voxels > SOFTWARE_GPU_VOXEL_LIMIT:
             self._mapper.SetRequestedRenderModeToRayCast()
         self._ray_caster_chosen = True
 

@@ -25,7 +25,10 @@ COMMAND_MODULES = (
     "workstation.commands.send",
     "workstation.commands.outbox",
     "workstation.commands.pacs",
+    "workstation.commands.report",
+    "workstation.commands.verify",
     "workstation.commands.perfusion",
+    "workstation.commands.lung",
 )
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from workstation.dicom.image_writer import SeriesInfo, write_volume
+from workstation.model.json_values import json_ready
 from workstation.model.progress import CancelToken, Progress, check, no_progress
 
 #: Bump when the phantoms or their layout change, so old demo folders are rewritten.
@@ -42,25 +41,13 @@ class DemoStudies:
         return [self.chest_series, self.perfusion_series]
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
 def truth_path(series_folder: Path) -> Path:
     """Ground truth sits beside (not inside) the series folder, which holds only DICOM."""
     return series_folder.with_name(series_folder.name + ".truth.json")
 
 
 def _write_truth(folder: Path, truth: dict) -> None:
-    text = json.dumps(_jsonable(truth), indent=2, ensure_ascii=False)
+    text = json.dumps(json_ready(truth), indent=2, ensure_ascii=False)
     truth_path(folder).write_text(text, encoding="utf-8")
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from ai.phantoms import AdcPhantom, PerfusionGrid, PerfusionPhantom
 from workstation.dicom.image_writer import SeriesInfo, write_volume
 from workstation.model.conversions import save_nifti
+from workstation.model.json_values import json_ready
 
 _HEAD_TRUTH_MASKS = ("core_mask", "penumbra_mask", "tmax_gt6_mask", "tmax_gt10_mask")
 _HEAD_TRUTH_MASKS += ("parenchyma_mask",)
@@ -37,18 +38,6 @@ class PhantomFiles:
     dicom: Path
     nifti: Path
     truth: Path
-
-
-def _json_ready(value: object) -> object:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | list):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    return value
 
 
 def write_perfusion_phantom(
@@ -103,7 +92,7 @@ def write_perfusion_phantom(
     truth["aif_curve"] = phantom.aif_curve
     truth["vof_curve"] = phantom.vof_curve
     truth_path = folder / "truth.json"
-    truth_path.write_text(json.dumps(_json_ready(truth), indent=2), encoding="utf-8")
+    truth_path.write_text(json.dumps(json_ready(truth), indent=2), encoding="utf-8")
     return PhantomFiles(folder, folder / "dicom", nifti, truth_path)
 
 

@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.actions: dict[str, QAction] = {}
         self._build_actions()
+        self._build_analysis_panels()
         self._build_central()
         self._build_docks()
         self._build_status_bar()
@@ -349,7 +350,7 @@ class MainWindow(QMainWindow):
         sections: dict[str, Sequence[str | None]] = {
             "&File": (
                 "import_files", "import_folder", None, "open_selected", "open_folder",
-                "open_nifti", "refresh", None, "quit",
+                "open_nifti", "refresh", None, "report_editor", None, "quit",
             ),
             "&View": (
                 *(f"layout_{name}" for name, _, _ in LAYOUTS), None,
@@ -357,7 +358,10 @@ class MainWindow(QMainWindow):
                 *(f"volume_{name}" for name in VOLUME_PRESETS), None,
                 "show_browser", "show_tools", "full_screen",
             ),
-            "&Tools": (*(f"tool_{name}" for name, _, _ in TOOLS), None, "delete_measurement"),
+            "&Tools": (
+                *(f"tool_{name}" for name, _, _ in TOOLS), None, "delete_measurement", None,
+                "stroke_perfusion",
+            ),
             "&Help": ("about",),
         }  # fmt: skip
         for title, entries in sections.items():
@@ -367,6 +371,27 @@ class MainWindow(QMainWindow):
                     section.addSeparator()
                 else:
                     section.addAction(self.actions[key])
+
+    # --- analysis panels (stroke perfusion, report editor; lung nodules next) -----
+    # Each panel is its own module with a tool object that owns its docks and jobs;
+    # the window only makes the menu action and hands it over.
+
+    def _build_analysis_panels(self) -> None:
+        from workstation.ui.report_panel import ReportTool
+        from workstation.ui.stroke_panel import StrokeTool
+
+        self.stroke = StrokeTool(self)
+        self.stroke.bind(
+            self._action("stroke_perfusion", "Stroke &Perfusion…", "Ctrl+Shift+P",
+                         self.stroke.start, tip="Perfusion maps, core and penumbra, triage")
+        )  # fmt: skip
+        self.report = ReportTool(self, self.stroke.saved_folders)
+        self.report.bind(
+            self._action("report_editor", "&Report…", "Ctrl+R", self.report.open_for_current_study,
+                         tip="Edit, sign and send the report of the open study")
+        )  # fmt: skip
+
+    # --- end of analysis panels ----------------------------------------------------
 
     # --- settings ----------------------------------------------------------------
 

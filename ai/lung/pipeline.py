@@ -1,0 +1,313 @@
+"""The lung engine end to end: a chest CT (and optionally a prior) in, a LungResult out.
+
+Stages, each timed: lung mask, candidates, classification (the CNN), segmentation
+and measurement of the kept candidates, the prior scan through the same stages plus
+registration and matching, then Lung-RADS and Fleischner. This is long work run as a
+plain function with a progress callback and a cancel token, by the CLI and the UI alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ai.lung.candidates import Candidate, detect_candidates
+from ai.lung.classifier import NoduleClassifier
+from ai.lung.followup import (
+    interval_days,
+    match_nodules,
+    register_prior,
+    volume_change_percent,
+    volume_doubling_time,
+)
+from ai.lung.location import locate
+from ai.lung.lung_mask import LungMask, segment_lungs
+from ai.lung.masses import find_masses
+from ai.lung.measurements import SOLID_THRESHOLD_HU, measure_nodule
+from ai.lung.nodule_segmentation import segment_nodule
+from ai.lung.result import AlgorithmInfo, LungResult, Nodule, PriorComparison
+from ai.lung.rules import (
+    Risk,
+    RuleNodule,
+    fleischner,
+    fleischner_exam,
+    growth_status,
+    lung_rads,
+    lung_rads_exam,
+)
+from workstation.model.progress import CancelToken, Progress, check, no_progress
+from workstation.model.volume import Volume
+
+#: Findings smaller than this (mean diameter) are not reported.
+MIN_REPORTED_MM = 3.0
+#: A scan must show this much air inside the body to hold lungs at all.
+MIN_LUNG_ML = 50.0
+
+
+class LungInputError(Exception):
+    """The input cannot be analysed as a chest CT; the message says why."""
+
+
+@dataclass
+class LungRequest:
+    """What to analyse and how."""
+
+    volume: Volume
+    prior: Volume | None = None
+    bundle_dir: Path | None = None
+    risk: Risk = "low"
+    solid_threshold_hu: float = SOLID_THRESHOLD_HU
+    device: str | None = None
+    #: Keep candidates scoring at least this; None: the bundle's operating threshold.
+    min_probability: float | None = None
+
+
+@dataclass
+class ScanDetection:
+    """One scan's nodules (before rules), plus what found them."""
+
+    nodules: list[Nodule]
+    lungs: LungMask
+    candidates: list[Candidate]
+    scores: np.ndarray
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def check_chest_ct(volume: Volume, what: str = "the input") -> None:
+    """Refuse volumes the engine cannot read as a chest CT in HU."""
+    if volume.is_4d:
+        raise LungInputError(f"{what} is a 4D series; the lung engine needs one 3D chest CT")
+    if volume.modality not in ("CT", "OT"):
+        raise LungInputError(f"{what} is {volume.modality}, not CT")
+    if min(volume.shape_zyx) < 3:
+        raise LungInputError(f"{what} has only {volume.shape_zyx} voxels: not a chest CT volume")
+    low = float(np.percentile(volume.voxels[:: max(1, volume.shape_zyx[0] // 16)], 1))
+    if low > -500:
+        raise LungInputError(f"{what} holds no air-like values (HU): not a chest CT in HU")
+
+
+def detect_nodules(
+    volume: Volume,
+    classifier: NoduleClassifier,
+    solid_threshold_hu: float = SOLID_THRESHOLD_HU,
+    min_probability: float | None = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> ScanDetection:
+    """Lung mask, candidates, CNN scores, then segmentation and measurement of the kept ones."""
+    timings: dict[str, float] = {}
+    progress(0, 4, "segmenting the lungs")
+    with _timed(timings, "lung_mask"):
+        lungs = segment_lungs(volume, cancel=cancel)
+    if sum(lungs.volume_ml(label) for label in (1, 2)) < MIN_LUNG_ML:
+        raise LungInputError("no lungs found: is this a chest CT?")
+    progress(1, 4, "finding candidates")
+    with _timed(timings, "candidates"):
+        candidates = find_masses(volume, lungs) + detect_candidates(
+            volume, lungs.labels, cancel=cancel
+        )
+    progress(2, 4, "scoring candidates")
+    with _timed(timings, "classification"):
+        scores = classifier.score(volume, candidates, cancel=cancel)
+    check(cancel)
+    progress(3, 4, "measuring nodules")
+    threshold = classifier.threshold if min_probability is None else min_probability
+    with _timed(timings, "segmentation"):
+        nodules = _segment_kept(volume, lungs, candidates, scores, threshold, solid_threshold_hu)
+    progress(4, 4, "nodules measured")
+    return ScanDetection(nodules, lungs, candidates, scores, timings)
+
+
+def _segment_kept(
+    volume: Volume,
+    lungs: LungMask,
+    candidates: list[Candidate],
+    scores: np.ndarray,
+    threshold: float,
+    solid_threshold_hu: float,
+) -> list[Nodule]:
+    """Segment masses and candidates above threshold, best first; one nodule per lesion."""
+    taken = np.zeros(volume.shape_zyx, dtype=bool)
+    found: list[Nodule] = []
+    masses = [i for i, c in enumerate(candidates) if c.mass]
+    above = [int(i) for i in np.argsort(-scores) if scores[i] >= threshold and i not in masses]
+    for index in masses + above:
+        candidate = candidates[index]
+        centre = tuple(round(c) for c in candidate.center_zyx)
+        if taken[centre]:
+            continue  # another candidate of a lesion already measured
+        mask = segment_nodule(volume, lungs.labels, candidate.center_zyx, candidate.radius_mm)
+        if mask is None or mask.voxel_count == 0:
+            continue
+        region = taken[mask.box]
+        if np.count_nonzero(region & mask.mask) > 0.3 * mask.voxel_count:
+            continue
+        measurements = measure_nodule(volume, mask, solid_threshold_hu)
+        if measurements.mean_diameter_mm < MIN_REPORTED_MM:
+            continue
+        region |= mask.mask
+        location = locate(volume, lungs, mask)
+        found.append(
+            Nodule(
+                0, mask, measurements, float(scores[index]), location, found_as_mass=candidate.mass
+            )
+        )
+    found.sort(key=lambda n: -n.measurements.volume_mm3)
+    for number, nodule in enumerate(found, start=1):
+        nodule.id = number
+    return found
+
+
+def analyse_chest_ct(
+    request: LungRequest,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> LungResult:
+    """Find, measure and categorise the lung nodules of one chest CT (and compare to a prior)."""
+    from ai.models.device import describe_device, select_device
+
+    check_chest_ct(request.volume)
+    if request.prior is not None:
+        check_chest_ct(request.prior, "the prior")
+    timings: dict[str, float] = {}
+    with _timed(timings, "model_load"):
+        classifier = NoduleClassifier.load(request.bundle_dir, select_device(request.device))
+    current = detect_nodules(
+        request.volume,
+        classifier,
+        request.solid_threshold_hu,
+        request.min_probability,
+        progress,
+        cancel,
+    )
+    timings.update(current.timings_s)
+    result = LungResult(
+        series_uid=request.volume.provenance.series_uid,
+        nodules=current.nodules,
+        lung_rads=lung_rads_exam([]),
+        fleischner=None,
+        risk=request.risk,
+        algorithm=AlgorithmInfo(
+            device=describe_device(classifier.device),
+            model=f"{classifier.bundle.name} {classifier.bundle.version}".strip(),
+        ),
+        timings_s=timings,
+        warnings=list(request.volume.warnings),
+    )
+    statuses = ["baseline"] * len(current.nodules)
+    if request.prior is not None:
+        progress(0, 1, "analysing the prior scan")
+        statuses = _compare_with_prior(request, classifier, result, cancel)
+    with _timed(timings, "rules"):
+        _apply_rules(result, statuses)
+    return result
+
+
+def _compare_with_prior(
+    request: LungRequest,
+    classifier: NoduleClassifier,
+    result: LungResult,
+    cancel: CancelToken | None,
+) -> list[str]:
+    """Detect on the prior, register, match; fill each nodule's ``prior``; return statuses."""
+    assert request.prior is not None
+    with _timed(result.timings_s, "prior_detection"):
+        prior = detect_nodules(
+            request.prior, classifier, request.solid_threshold_hu, request.min_probability
+        )
+    check(cancel)
+    with _timed(result.timings_s, "registration"):
+        registration = register_prior(request.volume, request.prior)
+    days = interval_days(
+        str(request.volume.attributes.get("StudyDate", "")),
+        str(request.prior.attributes.get("StudyDate", "")),
+    )
+    result.prior_series_uid = request.prior.provenance.series_uid
+    result.prior_interval_days = days
+    result.registration = {
+        "method": "rigid (Euler 3D), Mattes mutual information, SimpleITK",
+        "translation_mm": [round(v, 2) for v in registration.translation_mm()],
+        "rotation_rad": [round(v, 5) for v in registration.parameters[:3]],
+    }
+    if days is None:
+        result.warnings.append("study dates missing: no interval, no volume doubling time")
+    now = [n.measurements for n in result.nodules]
+    before = [n.measurements for n in prior.nodules]
+    mapped = registration.prior_to_current(np.array([m.center_lps_mm for m in before]))
+    matches = match_nodules(
+        np.array([m.center_lps_mm for m in now]),
+        [m.mean_diameter_mm for m in now],
+        mapped,
+        [m.mean_diameter_mm for m in before],
+    )
+    statuses = []
+    by_current = {m.current_index: m for m in matches}
+    for index, nodule in enumerate(result.nodules):
+        match = by_current.get(index)
+        if match is None:
+            nodule.prior = PriorComparison(status="new", interval_days=days)
+            statuses.append("new")
+            continue
+        old = prior.nodules[match.prior_index]
+        v1, v2 = old.measurements.volume_mm3, nodule.measurements.volume_mm3
+        status = growth_status(
+            nodule.measurements.mean_diameter_mm, old.measurements.mean_diameter_mm, days
+        )
+        nodule.prior = PriorComparison(
+            status=status,
+            prior_id=old.id,
+            prior_volume_mm3=v1,
+            prior_mean_diameter_mm=old.measurements.mean_diameter_mm,
+            volume_change_percent=volume_change_percent(v1, v2),
+            volume_doubling_time_days=volume_doubling_time(v1, v2, days),
+            interval_days=days,
+            distance_mm=match.distance_mm,
+        )
+        statuses.append(status)
+    matched_prior = {m.prior_index for m in matches}
+    result.resolved = [
+        {
+            "prior_id": old.id,
+            "center_lps_mm": [round(float(v), 2) for v in point],
+            "volume_mm3": round(old.measurements.volume_mm3, 1),
+            "mean_diameter_mm": old.measurements.mean_diameter_mm,
+            "type": old.measurements.type,
+        }
+        for index, (old, point) in enumerate(zip(prior.nodules, mapped, strict=True))
+        if index not in matched_prior
+    ]
+    return statuses
+
+
+def _apply_rules(result: LungResult, statuses: list[str]) -> None:
+    """Lung-RADS and Fleischner for every nodule and for the exam."""
+    inputs = [
+        RuleNodule(
+            type=n.measurements.type,
+            mean_diameter_mm=n.measurements.mean_diameter_mm,
+            solid_core_mm=n.measurements.solid_core_mm,
+            status=status,  # type: ignore[arg-type]
+        )
+        for n, status in zip(result.nodules, statuses, strict=True)
+    ]
+    solid = sum(i.type == "solid" for i in inputs)
+    for nodule, rule_input in zip(result.nodules, inputs, strict=True):
+        nodule.lung_rads = lung_rads(rule_input)
+        peers = solid if rule_input.type == "solid" else len(inputs) - solid
+        nodule.fleischner = fleischner(rule_input, result.risk, multiple=peers > 1)
+    result.lung_rads = lung_rads_exam(inputs)
+    result.fleischner = fleischner_exam(inputs, result.risk)

@@ -1,0 +1,89 @@
+"""Encapsulated PDF: valid per dciodvfy, and the PDF comes back out byte for byte."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pydicom
+import pytest
+from fpdf import FPDF
+
+from workstation.dicom.encapsulated_pdf import (
+    EncapsulatedPdfError,
+    encapsulated_pdf,
+    extract_pdf,
+    write_dataset,
+)
+from workstation.model.report import Algorithm, Patient, Study
+
+PATIENT = Patient("PAT-A", "Nguyễn^Thị Lan", "19580312", "F")
+STUDY = Study("1.2.826.0.1.3680043.10.511.1", "ACC-1", "20240105", "101500", study_id="77")
+WHEN = datetime(2024, 1, 5, 4, 30, tzinfo=UTC)
+
+
+def _pdf(odd: bool) -> bytes:
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    document.cell(text="report")
+    data = bytes(document.output())
+    if len(data) % 2 != odd:
+        data += b"\n"  # trailing whitespace after %%EOF is allowed
+    return data
+
+
+def _dataset(pdf: bytes, **extra):
+    return encapsulated_pdf(
+        pdf, patient=PATIENT, study=STUDY, title="KẾT QUẢ", created=WHEN, **extra
+    )
+
+
+def _dciodvfy_errors(path: Path) -> list[str]:
+    done = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
+    output = done.stdout + done.stderr
+    assert "EncapsulatedPDF" in output  # it recognised the IOD
+    return [line for line in output.splitlines() if line.startswith("Error")]
+
+
+@pytest.mark.parametrize("odd", [True, False], ids=["odd-length", "even-length"])
+def test_pdf_is_byte_identical_after_a_round_trip_through_a_file(tmp_path, odd):
+    pdf = _pdf(odd)
+    dataset = _dataset(pdf)
+    path = write_dataset(dataset, tmp_path / "report-pdf.dcm")
+    read = pydicom.dcmread(path)
+    assert len(read.EncapsulatedDocument) % 2 == 0  # DICOM padded the odd one
+    assert read.EncapsulatedDocumentLength == len(pdf)
+    assert extract_pdf(read) == pdf
+
+
+def test_dciodvfy_reports_no_errors(tmp_path):
+    algorithms = [Algorithm("halong-lung", "0.3.1"), Algorithm("halong-perfusion", "0.2.0")]
+    dataset = _dataset(_pdf(odd=True), algorithms=algorithms, institution="Bệnh viện Hạ Long")
+    path = write_dataset(dataset, tmp_path / "report-pdf.dcm")
+    assert _dciodvfy_errors(path) == []
+
+
+def test_ai_algorithms_are_named_in_the_contributing_equipment(tmp_path):
+    algorithms = [Algorithm("halong-lung", "0.3.1"), Algorithm("halong-lung", "0.3.1")]
+    dataset = _dataset(_pdf(odd=False), algorithms=algorithms)
+    read = pydicom.dcmread(write_dataset(dataset, tmp_path / "a.dcm"))
+    (item,) = read.ContributingEquipmentSequence  # one item per distinct algorithm
+    assert (item.ManufacturerModelName, item.SoftwareVersions) == ("halong-lung", "0.3.1")
+    purpose = item.PurposeOfReferenceCodeSequence[0]
+    assert (purpose.CodeValue, purpose.CodingSchemeDesignator) == ("109102", "DCM")
+    assert item.ContributionDateTime == "20240105113000+0700"
+    assert read.SpecificCharacterSet == "ISO_IR 192" and read.PatientName == "Nguyễn^Thị Lan"
+    assert read.StudyInstanceUID == STUDY.study_uid and read.Modality == "DOC"
+    plain = _dataset(_pdf(odd=False))
+    assert "ContributingEquipmentSequence" not in plain
+
+
+def test_only_pdfs_are_encapsulated_and_a_wrong_length_is_caught():
+    with pytest.raises(EncapsulatedPdfError):
+        _dataset(b"not a pdf")
+    dataset = _dataset(_pdf(odd=True))
+    dataset.EncapsulatedDocumentLength = 10
+    with pytest.raises(EncapsulatedPdfError):
+        extract_pdf(dataset)

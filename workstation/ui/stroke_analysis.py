@@ -1,0 +1,186 @@
+"""Stroke perfusion for the viewer, without Qt: what the Stroke panel runs and shows.
+
+The engine is :func:`ai.perfusion.run_perfusion`, called exactly as ``halong
+perfusion`` calls it; saving goes through the CLI's own writer
+(:func:`workstation.perfusion_outputs.write_outputs`), so a folder saved here is
+what ``halong report`` reads. This module adds only what a viewer needs on top:
+the overlay arrays (maps clear outside tissue, core and Tmax > 6 s as two labels),
+the time-density curve of one voxel on the same scale as the arterial curve, and
+the source-image identity of the open series for the DICOM outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from workstation.model.progress import CancelToken, Progress, check, no_progress
+from workstation.model.volume import Volume
+
+if TYPE_CHECKING:
+    from ai.perfusion import ClinicalInputs, PerfusionResult
+    from workstation.perfusion_input import SourceStudy
+    from workstation.perfusion_outputs import WrittenOutputs
+    from workstation.ui.series_loading import LoadedSeries
+
+#: The maps in the order the selector offers them: name -> (label, unit shown).
+MAPS = {
+    "cbf": ("CBF", "ml/100 g/min"),
+    "cbv": ("CBV", "ml/100 g"),
+    "mtt": ("MTT", "s"),
+    "tmax": ("Tmax", "s"),
+    "ttp": ("TTP", "s"),
+}
+#: Label values of the lesion overlay: Tmax > 6 s (hypoperfusion) and the core inside it.
+HYPOPERFUSION_LABEL = 1
+CORE_LABEL = 2
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A time-density curve as plotted: seconds from the first frame, and its unit."""
+
+    times_s: np.ndarray
+    values: np.ndarray
+    unit: str
+
+
+def run_stroke(
+    volume: Volume,
+    clinical: ClinicalInputs,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> PerfusionResult:
+    """The analysis of the open 4D series (the Stroke action's background job)."""
+    from ai.perfusion import PerfusionRequest, run_perfusion
+
+    return run_perfusion(PerfusionRequest(volume=volume, clinical=clinical), progress, cancel)
+
+
+def apply_clinical(result: PerfusionResult, clinical: ClinicalInputs) -> None:
+    """Decide DEFUSE 3 and DAWN again with new clinical values (the volumes stay)."""
+    from ai.perfusion import PerfusionSettings
+    from ai.perfusion.triage import ImagingValues, dawn, defuse3
+
+    volumes = result.volumes
+    imaging = ImagingValues(
+        volumes.core_ml, volumes.hypoperfusion_ml, volumes.mismatch_ml, volumes.mismatch_ratio
+    )
+    settings = PerfusionSettings()
+    result.defuse3 = defuse3(imaging, clinical, settings.defuse3)
+    result.dawn = dawn(imaging, clinical, settings.dawn)
+
+
+def map_window(name: str) -> tuple[float, float]:
+    """The display range of a map: the one its DICOM Parametric Map and summary use."""
+    from workstation.dicom.parametric_map import PERFUSION_QUANTITIES
+
+    return PERFUSION_QUANTITIES[name].window
+
+
+def map_values(result: PerfusionResult, name: str) -> np.ndarray:
+    """A map as float32 with NaN (drawn clear) outside the tissue the maps cover."""
+    values = np.asarray(result.maps.as_dict()[name], np.float32)
+    return np.where(result.maps.tissue, values, np.float32(np.nan))
+
+
+def lesion_labels(result: PerfusionResult) -> np.ndarray:
+    """Tmax > 6 s as :data:`HYPOPERFUSION_LABEL`, the core over it as :data:`CORE_LABEL`."""
+    lesions = result.lesions
+    labels = np.where(lesions.hypoperfusion, HYPOPERFUSION_LABEL, 0).astype(np.int32)
+    if lesions.core is not None:
+        labels[lesions.core] = CORE_LABEL
+    return labels
+
+
+def lesion_centre(result: PerfusionResult, volume: Volume) -> tuple[float, float, float] | None:
+    """LPS centre of the core (else of Tmax > 6 s), to show the lesion first; None if none."""
+    lesions = result.lesions
+    for mask in (lesions.core, lesions.hypoperfusion):
+        if mask is not None and mask.any():
+            z, y, x = (float(np.mean(axis)) for axis in np.nonzero(mask))
+            centre = volume.index_to_world(np.array([round(x), round(y), round(z)]))
+            return float(centre[0]), float(centre[1]), float(centre[2])
+    return None
+
+
+def vascular_curves(result: PerfusionResult) -> dict[str, Curve]:
+    """The arterial (and venous, when found) curves the maps were computed with."""
+    curves = {"AIF": Curve(result.aif.times_s, result.aif.values, result.aif.unit)}
+    if result.vof is not None:
+        curves["VOF"] = Curve(result.vof.times_s, result.vof.values, result.vof.unit)
+    return curves
+
+
+def voxel_curve(volume: Volume, result: PerfusionResult, lps: Sequence[float]) -> Curve | None:
+    """The enhancement curve of the voxel at ``lps``, in the AIF's unit; None outside.
+
+    Converted like the engine converts every curve: CT HU over the baseline frames
+    the analysis found, MR ΔR2* from the signal drop (with the header's echo time).
+    """
+    from ai.perfusion.concentration import ct_concentration, mr_concentration
+    from ai.perfusion.mr import echo_time_s
+
+    i, j, k = np.rint(volume.world_to_index(np.asarray(lps, float))).astype(int)
+    z, y, x = volume.shape_zyx
+    if not (0 <= i < x and 0 <= j < y and 0 <= k < z):
+        return None
+    signal = np.asarray(volume.voxels[:, k, j, i], np.float32)
+    baseline = slice(0, max(1, int(result.input.get("baseline_frames", 1))))
+    if result.modality == "CT":
+        values = ct_concentration(signal, baseline)
+    else:
+        values = mr_concentration(signal, baseline, echo_time_s(volume) or 1.0)
+    times = np.asarray(volume.frame_times, float) - float(volume.frame_times[0])
+    return Curve(times, values, result.aif.unit)
+
+
+def source_study(
+    loaded: LoadedSeries,
+    database_path: Path,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> SourceStudy:
+    """Patient, study and source images of the open series, for the DICOM outputs.
+
+    As ``halong perfusion`` finds them: the series' own headers for DICOM, an
+    identity made up from the path (and said so) for NIfTI.
+    """
+    from workstation.perfusion_input import _source_from_files, made_up_source
+
+    request = loaded.request
+    if request.is_nifti:
+        assert request.path is not None
+        return made_up_source(loaded.volume, str(request.path.resolve()))
+    if request.series_uid is not None:
+        from workstation.dicom.database import Database
+
+        with Database.open(database_path) as db:
+            instances = db.instances(request.series_uid)
+        files = {instance.sop_instance_uid: instance.path for instance in instances}
+    else:
+        from workstation.dicom.loader import iter_files, read_headers
+
+        headers, _ = read_headers(list(iter_files([request.path])), progress, cancel)
+        files = {header.sop_instance_uid: header.path for header in headers}
+    check(cancel)
+    return _source_from_files(loaded.volume, files)
+
+
+def save_outputs(
+    result: PerfusionResult,
+    loaded: LoadedSeries,
+    folder: Path,
+    database_path: Path,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> WrittenOutputs:
+    """Write everything ``halong perfusion --out folder`` writes, for ``halong report``."""
+    from workstation.perfusion_outputs import write_outputs
+
+    source = source_study(loaded, database_path, progress, cancel)
+    return write_outputs(result, loaded.volume, folder, source, progress, cancel)

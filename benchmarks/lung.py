@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  volume error (>= 6 mm, <= 1.25 mm slices, n={accuracy['volume_nodules']}): "
             f"mean {100 * accuracy['volume_error_mean']:.1f} %, max "
             f"{100 * accuracy['volume_error_max']:.1f} %, within 10 %: "
-            f"{100 * accuracy['volume_within_10_percent']:.0f} %\n"
+            f"{100 * accuracy['volume_within_10_percent']:.0f} % "
+            f"(max {100 * accuracy['volume_error_max_free']:.1f} % away from the pleura)\n"
             f"  type correct {100 * accuracy['type_accuracy']:.1f} %"
         )
         print(

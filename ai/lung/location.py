@@ -27,6 +27,8 @@ class Location:
     zone: Zone
     juxtapleural: bool
     lobe: str | None = None
+    #: Share of the nodule's surface that lies on the lung's edge (0 free, 1 a sliver).
+    border_share: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         return {"lung": self.side, "lobe": self.lobe, "zone": self.zone}
@@ -41,8 +43,13 @@ def locate(volume: Volume, lungs: LungMask, nodule: NoduleMask) -> Location:
     )
     spacing = (volume.spacing[2], volume.spacing[1], volume.spacing[0])
     gap = ndimage.distance_transform_edt(~nodule.mask, sampling=spacing)
-    touches = bool(np.any((gap <= PLEURA_CONTACT_MM) & (labels == 0)))
-    return Location(SIDE_NAMES[side_label], _zone(volume, lungs, side_label, nodule), touches)
+    outside = labels == 0
+    touches = bool(np.any((gap <= PLEURA_CONTACT_MM) & outside))
+    surface = nodule.mask & ~ndimage.binary_erosion(nodule.mask)
+    on_edge = surface & ndimage.binary_dilation(outside)
+    share = np.count_nonzero(on_edge) / max(1, np.count_nonzero(surface))
+    zone = _zone(volume, lungs, side_label, nodule)
+    return Location(SIDE_NAMES[side_label], zone, touches, border_share=float(share))
 
 
 def _zone(volume: Volume, lungs: LungMask, label: int, nodule: NoduleMask) -> Zone:

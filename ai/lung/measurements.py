@@ -29,6 +29,10 @@ SOLID_THRESHOLD_HU = -300.0
 MIN_SOLID_CORE_MM = 1.5
 #: A nodule whose solid part fills at least this share of its volume is solid.
 SOLID_SHARE = 0.5
+#: A solid piece counts as the nodule's solid component when it reaches this deep inside
+#: the nodule (mm, or this share of the nodule's own depth): vessel stubs at the rim do not.
+MIN_SOLID_DEPTH_MM = 1.5
+SOLID_DEPTH_SHARE = 0.35
 #: Gaussian (pixels) applied to a slice before its outline is traced.
 OUTLINE_SMOOTHING_PX = 0.6
 
@@ -88,7 +92,7 @@ def measure_nodule(
     voxel_mm3 = volume.voxel_volume_mm3
     indices = np.argwhere(mask) + offset
     centre = volume.index_to_world(indices.mean(axis=0)[::-1])
-    solid = mask & (hu > solid_threshold_hu)
+    solid = solid_component(mask, hu, solid_threshold_hu, volume.spacing, nodule.inscribed_mm)
     solid_volume = float(np.count_nonzero(solid) * voxel_mm3)
     core = _largest_component(solid)
     core_mm = (
@@ -109,6 +113,28 @@ def measure_nodule(
         solid_core_mm=core_mm,
         type=nodule_type(solid_volume, volume_mm3, core_mm),
     )
+
+
+def solid_component(
+    mask: np.ndarray,
+    hu: np.ndarray,
+    threshold_hu: float,
+    spacing: tuple[float, float, float],
+    inscribed_mm: float,
+) -> np.ndarray:
+    """The nodule's solid voxels, without the vessel stubs at its rim.
+
+    A vessel entering a ground-glass nodule is dense but shallow: it never reaches the
+    nodule's interior, whereas a true solid component (or a solid nodule) does.
+    """
+    solid = mask & (hu > threshold_hu)
+    pieces, count = ndimage.label(solid)
+    if count == 0:
+        return solid
+    depth = ndimage.distance_transform_edt(mask, sampling=(spacing[2], spacing[1], spacing[0]))
+    deepest = np.asarray(ndimage.maximum(depth, pieces, np.arange(1, count + 1)))
+    needed = max(MIN_SOLID_DEPTH_MM, SOLID_DEPTH_SHARE * inscribed_mm)
+    return np.isin(pieces, np.flatnonzero(deepest >= needed) + 1)
 
 
 def nodule_type(solid_volume_mm3: float, volume_mm3: float, solid_core_mm: float) -> NoduleType:

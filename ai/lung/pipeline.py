@@ -45,6 +45,10 @@ from workstation.model.volume import Volume
 
 #: Findings smaller than this (mean diameter) are not reported.
 MIN_REPORTED_MM = 3.0
+#: A finding whose surface lies more than this share on the lung's edge is partial volume
+#: along a border (heart, diaphragm, pleura); juxtapleural nodules on phantoms stay < 0.45,
+#: as most of a nodule's surface faces the lung.
+MAX_BORDER_SHARE = 0.6
 #: A scan must show this much air inside the body to hold lungs at all.
 MIN_LUNG_ML = 50.0
 
@@ -159,8 +163,10 @@ def _segment_kept(
         measurements = measure_nodule(volume, mask, solid_threshold_hu)
         if measurements.mean_diameter_mm < MIN_REPORTED_MM:
             continue
-        region |= mask.mask
         location = locate(volume, lungs, mask)
+        if location.border_share > MAX_BORDER_SHARE and not candidate.mass:
+            continue  # a sliver along the heart, diaphragm or chest wall, not a nodule
+        region |= mask.mask
         found.append(
             Nodule(
                 0, mask, measurements, float(scores[index]), location, found_as_mass=candidate.mass

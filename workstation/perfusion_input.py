@@ -72,7 +72,7 @@ def _dicom_volumes(
     return result.volumes, {h.sop_instance_uid: h.path for h in headers}
 
 
-def _source_from_files(volume: Volume, files: dict[str, str]) -> SourceStudy:
+def source_from_files(volume: Volume, files: dict[str, str]) -> SourceStudy:
     import pydicom
 
     images = [
@@ -122,7 +122,7 @@ def load_perfusion_study(
     if frame_interval_s is not None:
         volume = _uniform_times(volume, frame_interval_s)
         notes.append(f"frame times replaced by a {frame_interval_s:g} s interval (--dt)")
-    return LoadedStudy(volume, _source_from_files(volume, files), notes)
+    return LoadedStudy(volume, source_from_files(volume, files), notes)
 
 
 def load_adc(

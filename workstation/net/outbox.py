@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from workstation.model.durable import sync_folder
 from workstation.net.destinations import Destination
 from workstation.net.payloads import ACCEPTED_BY, Payload, PayloadKind
 
@@ -303,7 +304,7 @@ class Outbox:
                 os.unlink(scratch)
             else:
                 os.replace(scratch, target)
-                _fsync_folder(self.payloads)
+                sync_folder(self.payloads)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(scratch)
@@ -500,15 +501,6 @@ class Outbox:
                 "WHERE id = ?",
                 (retry_at, error, destination_id),
             )
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
 
 
 def _create_schema(connection: sqlite3.Connection) -> None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from workstation.model.durable import sync_folder, write_atomically
 from workstation.model.report import Decision, Icd10Code, Report
 
 SNAPSHOT = "snapshot.json"
@@ -29,25 +30,6 @@ CHECKPOINT_EVERY = 64
 
 class DraftError(Exception):
     """A draft is missing or cannot be read."""
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class DraftSession:
@@ -180,7 +162,7 @@ class DraftStore:
             raise DraftError("only drafts are autosaved; final reports go to the archive")
         folder = self._folder(report.report_id)
         folder.mkdir(parents=True, exist_ok=True)
-        _sync_folder(self.root)
+        sync_folder(self.root)
         session = DraftSession(folder, report, 0, [str(p) for p in result_dirs])
         session.checkpoint()
         return session

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from workstation.model.durable import write_atomically
 from workstation.model.measurements import Measurement
 
 FORMAT_VERSION = 1
@@ -66,19 +65,8 @@ class MeasurementStore:
         }
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(dir=self.folder, suffix=".partial")
+            write_atomically(path, json.dumps(document, indent=2).encode("utf-8"))
         except OSError as error:
-            raise MeasurementFileError(
-                f"cannot save the measurements to {path}: {error}"
-            ) from error
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(document, stream, indent=2)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(partial, path)
-        except OSError as error:
-            Path(partial).unlink(missing_ok=True)
             raise MeasurementFileError(
                 f"cannot save the measurements to {path}: {error}"
             ) from error

@@ -150,7 +150,7 @@ def source_study(
     As ``halong perfusion`` finds them: the series' own headers for DICOM, an
     identity made up from the path (and said so) for NIfTI.
     """
-    from workstation.perfusion_input import _source_from_files, made_up_source
+    from workstation.perfusion_input import made_up_source, source_from_files
 
     request = loaded.request
     if request.is_nifti:
@@ -168,7 +168,7 @@ def source_study(
         headers, _ = read_headers(list(iter_files([request.path])), progress, cancel)
         files = {header.sop_instance_uid: header.path for header in headers}
     check(cancel)
-    return _source_from_files(loaded.volume, files)
+    return source_from_files(loaded.volume, files)
 
 
 def save_outputs(

@@ -53,6 +53,8 @@ class MprViewer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._volume: Volume | None = None
+        #: The label array shown last and its grid image (see :meth:`set_label_overlay`).
+        self._label_image: tuple[np.ndarray, vtkImageData] | None = None
         self._image: vtkImageData | None = None
         self._frame = 0
         self._layout_name = "2x2"
@@ -154,6 +156,7 @@ class MprViewer(QWidget):
         """Show ``volume`` in every view (``None`` empties them); 4D shows frame 0."""
         self.pause()
         self._volume = volume
+        self._label_image = None
         self._frame = 0
         self._image = None if volume is None else grid_image(volume, 0)
         for name in SLICE_VIEWS:
@@ -260,10 +263,20 @@ class MprViewer(QWidget):
         visible_labels: Iterable[int] | None = None,
         outline: bool = False,
     ) -> None:
-        """Label overlay on every slice view (see :meth:`SliceView.set_label_overlay`)."""
+        """Label overlay on every slice view (see :meth:`SliceView.set_label_overlay`).
+
+        Passing the very array shown last only re-colours (cheap: a reader's decisions
+        change colours, not voxels); pass a new array when the labels change.
+        """
         if self._volume is None:
             return
-        image = grid_image(self._volume.with_voxels(np.asarray(labels, np.int32)))
+        labels = np.asarray(labels, np.int32)
+        cached = self._label_image
+        if cached is not None and cached[0] is labels:
+            image = cached[1]
+        else:
+            image = grid_image(self._volume.with_voxels(labels))
+            self._label_image = (labels, image)
         for view in self.slice_views.values():
             view.set_label_overlay(labels, colours, opacity, visible_labels, outline, image=image)
         self._changed(SLICE_VIEWS)
@@ -289,6 +302,7 @@ class MprViewer(QWidget):
         self._changed(SLICE_VIEWS)
 
     def clear_overlays(self) -> None:
+        self._label_image = None
         for view in self.slice_views.values():
             view.clear_overlays()
         self._changed(SLICE_VIEWS)

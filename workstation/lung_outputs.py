@@ -162,8 +162,9 @@ def nodule_finding(nodule: Nodule) -> Finding:
         Quantity(codes.DCM.AttenuationCoefficient, round(m.mean_hu, 1), _HU, codes.SCT.Mean),
         Quantity(codes.DCM.AttenuationCoefficient, round(m.max_hu, 1), _HU, codes.SCT.Maximum),
         Quantity(_SOLID_CORE, round(m.solid_core_mm, 1), mm),
-        Quantity(_PROBABILITY, round(nodule.probability, 4), _NO_UNITS),
     ]
+    if nodule.probability is not None:  # None: added by a reader, not scored
+        quantities.append(Quantity(_PROBABILITY, round(nodule.probability, 4), _NO_UNITS))
     evaluations = [
         Evaluation(_COMPOSITION, _COMPOSITIONS[m.type]),
         Evaluation(_JUXTAPLEURAL, codes.SCT.Yes if nodule.location.juxtapleural else codes.SCT.No),

@@ -9,7 +9,7 @@ plain function with a progress callback and a cancel token, by the CLI and the U
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +25,15 @@ from ai.lung.followup import (
     volume_change_percent,
     volume_doubling_time,
 )
-from ai.lung.location import locate
+from ai.lung.location import Location, locate
 from ai.lung.lung_mask import LungMask, segment_lungs
 from ai.lung.masses import find_masses
-from ai.lung.measurements import SOLID_THRESHOLD_HU, measure_nodule
-from ai.lung.nodule_segmentation import segment_nodule
+from ai.lung.measurements import SOLID_THRESHOLD_HU, NoduleMeasurements, measure_nodule
+from ai.lung.nodule_segmentation import NoduleMask, segment_nodule
 from ai.lung.result import AlgorithmInfo, LungResult, Nodule, PriorComparison
 from ai.lung.rules import (
+    Fleischner,
+    LungRads,
     Risk,
     RuleNodule,
     fleischner,
@@ -160,10 +162,9 @@ def _segment_kept(
         region = taken[mask.box]
         if np.count_nonzero(region & mask.mask) > 0.3 * mask.voxel_count:
             continue
-        measurements = measure_nodule(volume, mask, solid_threshold_hu)
+        measurements, location = measure_and_locate(volume, lungs, mask, solid_threshold_hu)
         if measurements.mean_diameter_mm < MIN_REPORTED_MM:
             continue
-        location = locate(volume, lungs, mask)
         if location.border_share > MAX_BORDER_SHARE and not candidate.mass:
             continue  # a sliver along the heart, diaphragm or chest wall, not a nodule
         region |= mask.mask
@@ -213,6 +214,7 @@ def analyse_chest_ct(
         ),
         timings_s=timings,
         warnings=list(request.volume.warnings),
+        lungs=current.lungs,
     )
     statuses = ["baseline"] * len(current.nodules)
     if request.prior is not None:
@@ -269,21 +271,15 @@ def _compare_with_prior(
             statuses.append("new")
             continue
         old = prior.nodules[match.prior_index]
-        v1, v2 = old.measurements.volume_mm3, nodule.measurements.volume_mm3
-        status = growth_status(
-            nodule.measurements.mean_diameter_mm, old.measurements.mean_diameter_mm, days
-        )
-        nodule.prior = PriorComparison(
-            status=status,
+        nodule.prior = compare_with_prior_nodule(
+            nodule.measurements,
             prior_id=old.id,
-            prior_volume_mm3=v1,
+            prior_volume_mm3=old.measurements.volume_mm3,
             prior_mean_diameter_mm=old.measurements.mean_diameter_mm,
-            volume_change_percent=volume_change_percent(v1, v2),
-            volume_doubling_time_days=volume_doubling_time(v1, v2, days),
-            interval_days=days,
+            days=days,
             distance_mm=match.distance_mm,
         )
-        statuses.append(status)
+        statuses.append(nodule.prior.status)
     matched_prior = {m.prior_index for m in matches}
     result.resolved = [
         {
@@ -301,19 +297,57 @@ def _compare_with_prior(
 
 def _apply_rules(result: LungResult, statuses: list[str]) -> None:
     """Lung-RADS and Fleischner for every nodule and for the exam."""
-    inputs = [
-        RuleNodule(
-            type=n.measurements.type,
-            mean_diameter_mm=n.measurements.mean_diameter_mm,
-            solid_core_mm=n.measurements.solid_core_mm,
-            status=status,  # type: ignore[arg-type]
-        )
-        for n, status in zip(result.nodules, statuses, strict=True)
-    ]
+    result.lung_rads, result.fleischner = apply_rules(result.nodules, statuses, result.risk)
+
+
+def rule_input(nodule: Nodule, status: str) -> RuleNodule:
+    """What the guideline tables look at for one nodule."""
+    m = nodule.measurements
+    return RuleNodule(
+        type=m.type,
+        mean_diameter_mm=m.mean_diameter_mm,
+        solid_core_mm=m.solid_core_mm,
+        status=status,  # type: ignore[arg-type]
+    )
+
+
+def apply_rules(
+    nodules: Sequence[Nodule], statuses: Sequence[str], risk: Risk
+) -> tuple[LungRads, Fleischner | None]:
+    """Set each nodule's Lung-RADS and Fleischner (counting its peers); return the exam's."""
+    inputs = [rule_input(n, status) for n, status in zip(nodules, statuses, strict=True)]
     solid = sum(i.type == "solid" for i in inputs)
-    for nodule, rule_input in zip(result.nodules, inputs, strict=True):
-        nodule.lung_rads = lung_rads(rule_input)
-        peers = solid if rule_input.type == "solid" else len(inputs) - solid
-        nodule.fleischner = fleischner(rule_input, result.risk, multiple=peers > 1)
-    result.lung_rads = lung_rads_exam(inputs)
-    result.fleischner = fleischner_exam(inputs, result.risk)
+    for nodule, one in zip(nodules, inputs, strict=True):
+        nodule.lung_rads = lung_rads(one)
+        peers = solid if one.type == "solid" else len(inputs) - solid
+        nodule.fleischner = fleischner(one, risk, multiple=peers > 1)
+    return lung_rads_exam(inputs), fleischner_exam(inputs, risk)
+
+
+def compare_with_prior_nodule(
+    current: NoduleMeasurements,
+    prior_id: int | None,
+    prior_volume_mm3: float,
+    prior_mean_diameter_mm: float,
+    days: float | None,
+    distance_mm: float | None = None,
+) -> PriorComparison:
+    """A nodule against its match on the prior: growth status, volume change, doubling time."""
+    v1, v2 = prior_volume_mm3, current.volume_mm3
+    return PriorComparison(
+        status=growth_status(current.mean_diameter_mm, prior_mean_diameter_mm, days),
+        prior_id=prior_id,
+        prior_volume_mm3=v1,
+        prior_mean_diameter_mm=prior_mean_diameter_mm,
+        volume_change_percent=volume_change_percent(v1, v2),
+        volume_doubling_time_days=volume_doubling_time(v1, v2, days),
+        interval_days=days,
+        distance_mm=distance_mm,
+    )
+
+
+def measure_and_locate(
+    volume: Volume, lungs: LungMask, mask: NoduleMask, solid_threshold_hu: float
+) -> tuple[NoduleMeasurements, Location]:
+    """A segmented nodule's measurements and place (the engine's and a reader's edits alike)."""
+    return measure_nodule(volume, mask, solid_threshold_hu), locate(volume, lungs, mask)

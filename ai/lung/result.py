@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ai.lung.location import Location
+from ai.lung.lung_mask import LungMask
 from ai.lung.measurements import NoduleMeasurements
 from ai.lung.nodule_segmentation import NoduleMask
 from ai.lung.rules import Fleischner, LungRads, Risk
@@ -76,15 +77,24 @@ class Nodule:
     id: int
     mask: NoduleMask
     measurements: NoduleMeasurements
-    probability: float
+    #: The network's score; None for a nodule a reader added by clicking.
+    probability: float | None
     location: Location
     lung_rads: LungRads | None = None
     fleischner: Fleischner | None = None
     prior: PriorComparison | None = None
     #: Reported by the mass rule (solid, >= 2 cm thick) rather than the network's score.
     found_as_mass: bool = False
+    #: Added by a reader in the viewer (not found by the engine).
+    added_by_reader: bool = False
     #: Tracking UID shared by lung.json, the SEG segment and the SR group (2.25 UUID form).
     tracking_uid: str = field(default_factory=lambda: f"2.25.{uuid.uuid4().int}")
+
+    @property
+    def found_by(self) -> str:
+        if self.added_by_reader:
+            return "reader"
+        return "mass rule" if self.found_as_mass else "network"
 
     def to_json(self) -> dict[str, Any]:
         m = self.measurements
@@ -99,13 +109,13 @@ class Nodule:
             "mean_hu": round(m.mean_hu, 1),
             "type": m.type,
             "solid_core_mm": round(m.solid_core_mm, 1),
-            "probability": round(self.probability, 4),
+            "probability": None if self.probability is None else round(self.probability, 4),
             "juxtapleural": self.location.juxtapleural,
             "lung_rads": self.lung_rads.category if self.lung_rads else None,
             "prior": self.prior.to_json() if self.prior else None,
             # beyond the table
             "tracking_uid": self.tracking_uid,
-            "found_by": "mass rule" if self.found_as_mass else "network",
+            "found_by": self.found_by,
             "max_hu": round(m.max_hu, 1),
             "solid_volume_mm3": round(m.solid_volume_mm3, 1),
             "long_axis_3d_mm": round(m.long_axis_3d_mm, 1),
@@ -135,6 +145,10 @@ class LungResult:
     resolved: list[dict[str, Any]] = field(default_factory=list)
     registration: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    #: The lung mask the nodules were found in (kept for a reader's edits; not serialised).
+    lungs: LungMask | None = field(default=None, repr=False, compare=False)
+    #: A reader's review of this result (see :mod:`ai.lung.review`), serialised when set.
+    review: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         fleischner: dict[str, Any]
@@ -164,6 +178,8 @@ class LungResult:
             "schema_version": SCHEMA_VERSION,
             "warnings": list(self.warnings),
         }
+        if self.review is not None:
+            document["review"] = self.review
         if self.prior_series_uid is not None:
             document["prior"] = {
                 "series_uid": self.prior_series_uid,

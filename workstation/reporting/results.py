@@ -3,7 +3,8 @@
 Each nodule of ``lung.json`` becomes one finding, its exam-level Lung-RADS and
 Fleischner advice another, and the volumes and triage of ``perfusion.json`` one
 more: the physician accepts or rejects each on its own. Every finding starts
-``pending`` and carries the algorithm's name and version from the result file.
+``pending`` and carries the algorithm's name and version from the result file, except
+nodules a named reader already accepted in the viewer (``lung.json``'s ``review``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from workstation.model.report import AIFinding, Algorithm, Measurement
+from workstation.model.report import AIFinding, Algorithm, Decision, Measurement
 from workstation.reporting.templates import Labels
 
 RESULT_FILES = {"lung": "lung.json", "perfusion": "perfusion.json"}
@@ -140,7 +142,32 @@ def _category(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _reader_decisions(document: Mapping[str, Any]) -> dict[Any, dict[str, Any]]:
+    """Nodule id -> the decision a reader made in the viewer's Lung nodules panel.
+
+    A nodule the reader accepted there starts accepted here, by that reader and at that
+    time; everything else (and every file without a ``review``) starts pending.
+    """
+    review = document.get("review")
+    if not isinstance(review, Mapping) or not str(review.get("reader") or "").strip():
+        return {}
+    try:
+        at = datetime.fromisoformat(str(review.get("reviewed_at")))
+    except ValueError:
+        return {}
+    decided = {}
+    for entry in review.get("nodules") or ():
+        if isinstance(entry, Mapping) and entry.get("decision") == Decision.ACCEPTED.value:
+            decided[entry.get("id")] = {
+                "decision": Decision.ACCEPTED,
+                "decided_by": str(review["reader"]),
+                "decided_at": at,
+            }
+    return decided
+
+
 def _lung_findings(document: Mapping[str, Any], algorithm: Algorithm, labels: Labels):
+    decisions = _reader_decisions(document)
     for nodule in document.get("nodules", ()):
         number = nodule.get("id")
         kind = str(nodule.get("type", ""))
@@ -159,6 +186,7 @@ def _lung_findings(document: Mapping[str, Any], algorithm: Algorithm, labels: La
             measurements=tuple(_measurements(nodule, NODULE_MEASUREMENTS, labels)),
             summary=", ".join(p for p in parts if p),
             data=dict(nodule),
+            **decisions.get(number, {}),
         )
     lung_rads = document.get("lung_rads")
     if lung_rads:

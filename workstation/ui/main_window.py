@@ -360,7 +360,8 @@ class MainWindow(QMainWindow):
             ),
             "&Tools": (
                 *(f"tool_{name}" for name, _, _ in TOOLS), None, "delete_measurement", None,
-                "stroke_perfusion",
+                "stroke_perfusion", "lung_nodules", "lung_accept", "lung_reject", "lung_next",
+                "lung_previous", "lung_move", "lung_add", "lung_save",
             ),
             "&Help": ("about",),
         }  # fmt: skip
@@ -372,11 +373,12 @@ class MainWindow(QMainWindow):
                 else:
                     section.addAction(self.actions[key])
 
-    # --- analysis panels (stroke perfusion, report editor; lung nodules next) -----
+    # --- analysis panels (stroke perfusion, lung nodules, report editor) ----------
     # Each panel is its own module with a tool object that owns its docks and jobs;
     # the window only makes the menu action and hands it over.
 
     def _build_analysis_panels(self) -> None:
+        from workstation.ui.lung_panel import LungTool
         from workstation.ui.report_panel import ReportTool
         from workstation.ui.stroke_panel import StrokeTool
 
@@ -385,7 +387,14 @@ class MainWindow(QMainWindow):
             self._action("stroke_perfusion", "Stroke &Perfusion…", "Ctrl+Shift+P",
                          self.stroke.start, tip="Perfusion maps, core and penumbra, triage")
         )  # fmt: skip
-        self.report = ReportTool(self, self.stroke.saved_folders)
+        self.lung = LungTool(self)
+        self.lung.bind(
+            self._action("lung_nodules", "&Lung Nodules…", "Ctrl+Shift+L", self.lung.start,
+                         tip="Find, measure and categorise lung nodules; review each")
+        )  # fmt: skip
+        self.report = ReportTool(
+            self, lambda study: self.stroke.saved_folders(study) + self.lung.saved_folders(study)
+        )
         self.report.bind(
             self._action("report_editor", "&Report…", "Ctrl+R", self.report.open_for_current_study,
                          tip="Edit, sign and send the report of the open study")

@@ -155,6 +155,31 @@ def load_series(
     return LoadedSeries(request, volumes[0], volumes[1:], skipped, list(result.notes))
 
 
+def source_files(
+    request: SeriesRequest,
+    database_path: Path,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, str]:
+    """SOP Instance UID -> file of a DICOM request's images (DICOM outputs reference them).
+
+    From the database index for a series, else by reading the folder's headers again.
+    """
+    if request.is_nifti:
+        return {}
+    if request.series_uid is not None:
+        from workstation.dicom.database import Database
+
+        with Database.open(database_path) as db:
+            instances = db.instances(request.series_uid)
+        return {instance.sop_instance_uid: instance.path for instance in instances}
+    from workstation.dicom.loader import iter_files, read_headers
+
+    headers, _ = read_headers(list(iter_files([request.path])), progress, cancel)
+    check(cancel)
+    return {header.sop_instance_uid: header.path for header in headers}
+
+
 def _series_paths(series_uid: str, database_path: Path) -> list[str]:
     from workstation.dicom.database import Database
 

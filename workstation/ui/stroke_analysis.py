@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workstation.model.progress import CancelToken, Progress, check, no_progress
+from workstation.model.progress import CancelToken, Progress, no_progress
 from workstation.model.volume import Volume
 
 if TYPE_CHECKING:
@@ -151,23 +151,13 @@ def source_study(
     identity made up from the path (and said so) for NIfTI.
     """
     from workstation.perfusion_input import made_up_source, source_from_files
+    from workstation.ui.series_loading import source_files
 
     request = loaded.request
     if request.is_nifti:
         assert request.path is not None
         return made_up_source(loaded.volume, str(request.path.resolve()))
-    if request.series_uid is not None:
-        from workstation.dicom.database import Database
-
-        with Database.open(database_path) as db:
-            instances = db.instances(request.series_uid)
-        files = {instance.sop_instance_uid: instance.path for instance in instances}
-    else:
-        from workstation.dicom.loader import iter_files, read_headers
-
-        headers, _ = read_headers(list(iter_files([request.path])), progress, cancel)
-        files = {header.sop_instance_uid: header.path for header in headers}
-    check(cancel)
+    files = source_files(request, database_path, progress, cancel)
     return source_from_files(loaded.volume, files)
 
 

@@ -1,0 +1,744 @@
+"""The Lung nodules action: find, review and measure nodules on the open chest CT.
+
+Tools › Lung Nodules… (Ctrl+Shift+L, on a 3D CT) asks for the patient's risk, the
+solid-component threshold, an optional prior CT of the same patient and an optional
+bundle, then runs the engine (:func:`ai.lung.analyse_chest_ct`) as a background job
+with progress and Cancel in the status bar. The result is shown as:
+
+* a sortable list of nodules (size, category, type, place, change, score) with the
+  AI label (algorithm, version, model, device); a click moves every view there;
+* the nodules' outlines on the slices: amber pending, green accepted, cyan selected
+  (rejected ones disappear);
+* per nodule: Accept (Y), Reject (X), Re-segment, Move (M: click where it really is)
+  and Add a missed one (N: click it), each measured by the engine's own code, with
+  Lung-RADS and Fleischner following at once; the exam counts accepted nodules only;
+* a growth chart (pyqtgraph) of volume against days since the prior, when one is given.
+
+"Save for Report" writes the accepted nodules as ``halong lung`` would (lung.json, SEG,
+SR) with the reader's decisions, into the home's results folder, where the report
+panel finds them: the accepted list is what reporting uses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workstation.ui.docks import add_panel_dock
+from workstation.ui.lung_analysis import (
+    NODULE_NAME,
+    growth_points,
+    is_chest_ct,
+    nodule_labels,
+    prior_choices,
+    run_lung,
+    save_review,
+)
+from workstation.ui.lung_widgets import (
+    DECISION_RGB,
+    SELECTED_RGB,
+    LungRunDialog,
+    NoduleTable,
+    details_html,
+)
+from workstation.ui.settings import read_text
+from workstation.ui.styles import AI_LABEL_STYLE
+
+if TYPE_CHECKING:
+    from ai.lung import LungResult
+    from ai.lung.review import NoduleReview, ReviewItem
+    from viewers.curves import CurvesPanel
+    from workstation.ui.lung_analysis import LungSettings
+    from workstation.ui.main_window import MainWindow
+    from workstation.ui.series_loading import LoadedSeries
+    from workstation.ui.workers import Job
+
+#: Who decided: the reader's name, shared with the report editor.
+READER_KEY = "report/physician"
+DOCK_WIDTH = 460
+CHART_HEIGHT = 220
+OUTLINE_OPACITY = 1.0
+#: Nodules are read in the lung window.
+READING_PRESET = "lung"
+#: The default size hint for clicks (re-segment, move, add), mm.
+SIZE_HINT_MM = 10.0
+
+
+@dataclass
+class LungAnalysis:
+    """One run, what it ran on, and the reader's review of it."""
+
+    loaded: LoadedSeries
+    settings: LungSettings
+    review: NoduleReview
+    #: Folders the reviewed result was saved to, newest last.
+    saved: list[Path] = field(default_factory=list)
+    #: A decision or edit since the last save.
+    unsaved_changes: bool = False
+
+
+def ai_label_text(result: LungResult) -> str:
+    algorithm = result.algorithm
+    model = f", model {algorithm.model}" if algorithm.model else ""
+    return (
+        f"AI-generated — {algorithm.name} {algorithm.version}{model} on {algorithm.device}; "
+        "accept or reject each nodule"
+    )
+
+
+class LungPanel(QWidget):
+    """The dock's content: AI label, exam summary, nodule list, edit buttons, details."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.status = QLabel("Run Tools › Lung Nodules… on a chest CT.")
+        self.status.setWordWrap(True)
+        self.ai_label = QLabel()
+        self.ai_label.setObjectName("LungAiLabel")
+        self.ai_label.setStyleSheet(AI_LABEL_STYLE)
+        self.ai_label.setWordWrap(True)
+        self.ai_label.hide()
+        self.exam = QLabel()
+        self.exam.setObjectName("LungExam")
+        self.exam.setWordWrap(True)
+        self.exam.setTextFormat(Qt.TextFormat.RichText)
+        self.table = NoduleTable()
+        self.table.setMinimumHeight(160)
+        self.size_hint = QDoubleSpinBox()
+        self.size_hint.setRange(3.0, 60.0)
+        self.size_hint.setDecimals(0)
+        self.size_hint.setSuffix(" mm")
+        self.size_hint.setValue(SIZE_HINT_MM)
+        self.size_hint.setToolTip("About how big the nodule you point at is (for the edits)")
+        self.accept_button = QPushButton("Accept")
+        self.reject_button = QPushButton("Reject")
+        self.resegment_button = QPushButton("Re-segment")
+        self.move_button = QPushButton("Move…")
+        self.add_button = QPushButton("Add…")
+        self.save_button = QPushButton("Save for Report")
+        for button in (self.move_button, self.add_button):
+            button.setCheckable(True)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.controls = QWidget()
+        rows = QVBoxLayout(self.controls)
+        rows.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.accept_button)
+        row.addWidget(self.reject_button)
+        row.addWidget(self.resegment_button)
+        rows.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.move_button)
+        row.addWidget(self.add_button)
+        row.addWidget(QLabel("Size:"))
+        row.addWidget(self.size_hint)
+        rows.addLayout(row)
+        rows.addWidget(self.table, 1)
+        rows.addWidget(self.details)
+        rows.addWidget(self.save_button)
+        self.controls.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.ai_label)
+        layout.addWidget(self.exam)
+        layout.addWidget(self.controls, 1)
+
+    def show_exam(self, review: NoduleReview) -> None:
+        from ai.lung.review import Decision
+
+        lung_rads, fleischner = review.exam_lung_rads, review.exam_fleischner
+        counts = ", ".join(f"{review.count(d)} {d}" for d in Decision)
+        advice = fleischner.recommendation if fleischner else "no nodule accepted"
+        self.exam.setText(
+            f"<b>Exam Lung-RADS {lung_rads.category}</b> (accepted nodules): "
+            f"{lung_rads.management}<br>"
+            f"<b>Fleischner</b> ({review.result.risk} risk): {advice}<br>"
+            f"{len(review.items)} nodule(s): {counts}"
+        )
+
+
+class LungTool(QObject):
+    """The Lung nodules action of a :class:`MainWindow`: job, dock, overlay, review, chart."""
+
+    #: A result is shown (the :class:`LungAnalysis`).
+    result_shown = Signal(object)
+    #: The analysis failed; the message is for the user.
+    failed = Signal(str)
+    #: The analysis was cancelled.
+    cancelled = Signal()
+    #: The review changed (a decision or an edit): the :class:`LungAnalysis`.
+    review_changed = Signal(object)
+    #: An edit could not be made; the message is for the user.
+    edit_refused = Signal(str)
+    #: The reviewed result was saved (the folder, a :class:`Path`).
+    saved = Signal(object)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.action: QAction | None = None
+        self.analysis: LungAnalysis | None = None
+        self.job: Job | None = None
+        self.dialog: LungRunDialog | None = None
+        self.panel: LungPanel | None = None
+        self.chart: CurvesPanel | None = None
+        self.dock: QDockWidget | None = None
+        self.chart_dock: QDockWidget | None = None
+        self.selected: int | None = None
+        #: "move" or "add" while the next click on a slice says where.
+        self.pick_mode: str | None = None
+        self._tool_before_pick = "none"
+        self._labels: np.ndarray | None = None
+        self._viewer_connected = False
+        self._saved_by_study: dict[str, list[Path]] = {}
+        self.review_actions: dict[str, QAction] = {}
+        window.series_opened.connect(self._series_opened)
+
+    def bind(self, action: QAction) -> None:
+        """The menu action that starts the analysis: enabled while a 3D CT is open."""
+        self.action = action
+        self._make_review_actions()
+        self._update_actions()
+
+    def _make_review_actions(self) -> None:
+        """Window-wide shortcuts for the review (shown in the Tools menu and tooltips)."""
+        entries = (
+            ("accept", "Accept Nodule", "Y", self.accept_selected, False),
+            ("reject", "Reject Nodule", "X", self.reject_selected, False),
+            ("next", "Next Nodule", "]", partial(self.step, 1), False),
+            ("previous", "Previous Nodule", "[", partial(self.step, -1), False),
+            ("move", "Move Nodule (click it)…", "M", partial(self.toggle_pick, "move"), True),
+            ("add", "Add Missed Nodule (click it)…", "N", partial(self.toggle_pick, "add"), True),
+            ("save", "Save Nodules for Report", "Ctrl+Shift+S", self.save_for_report, False),
+        )  # fmt: skip
+        for key, text, shortcut, slot, checkable in entries:
+            action = QAction(text, self.window)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setCheckable(checkable)
+            shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{text.rstrip('…')} ({shown})")
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+            self.window.addAction(action)
+            self.window.actions[f"lung_{key}"] = action
+            self.review_actions[key] = action
+
+    # --- running -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.done
+
+    def _open_ct(self) -> LoadedSeries | None:
+        loaded = self.window.loaded
+        return loaded if loaded is not None and is_chest_ct(loaded.volume) else None
+
+    def _update_actions(self) -> None:
+        if self.action is not None:
+            self.action.setEnabled(self._open_ct() is not None and not self.running)
+        reviewing = self._result_on_screen()
+        for action in self.review_actions.values():
+            action.setEnabled(reviewing)
+        if self.panel is not None:
+            self.panel.controls.setEnabled(reviewing)
+
+    def start(self) -> None:
+        """Ask for the run's settings, then run (the menu action)."""
+        loaded = self._open_ct()
+        if loaded is None:
+            self.window.statusBar().showMessage("Open a chest CT (one 3D CT series) first", 5000)
+            return
+        if self.running or not self._may_discard_review():
+            return
+        if self.dialog is None:
+            self.dialog = LungRunDialog(self.window)
+            self.dialog.accepted.connect(lambda: self.run(self.dialog.settings()))
+        self.dialog.set_priors(prior_choices(self.window.home.database_path, loaded.volume))
+        self.dialog.open()
+
+    def _may_discard_review(self) -> bool:
+        """Whether a new run may replace a review with unsaved decisions (asks the reader)."""
+        analysis = self.analysis
+        if analysis is None or not analysis.unsaved_changes or not self.window.interactive:
+            return True
+        answer = QMessageBox.question(
+            self.window,
+            "Lung nodules",
+            "Your decisions on the current nodule list are not saved for the report. "
+            "Run the analysis again and discard them?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def run(self, settings: LungSettings) -> Job | None:
+        """Analyse the open CT in the background; the result is shown when done."""
+        loaded = self._open_ct()
+        if loaded is None or self.running:
+            return None
+        self._ensure_dock()
+        assert self.panel is not None
+        self.panel.status.setText(f"Analysing {loaded.request.label}…")
+        job = self.window.jobs.submit(
+            "lung nodules",
+            partial(run_lung, loaded.volume, settings, self.window.home.database_path),
+            on_result=lambda result: self._finished(loaded, settings, result),
+            on_error=self._failed,
+            on_cancelled=self._cancelled,
+        )
+        job.finished.connect(self._update_actions)
+        self.job = job
+        self.window.progress.track(job, f"Lung nodules: {loaded.request.label}")
+        self._update_actions()
+        return job
+
+    def _finished(self, loaded: LoadedSeries, settings: LungSettings, result: LungResult) -> None:
+        from ai.lung.review import NoduleReview
+
+        review = NoduleReview(result, loaded.volume, settings.solid_threshold_hu)
+        self.analysis = LungAnalysis(loaded, settings, review)
+        self.selected = None
+        self._labels = None
+        assert self.panel is not None
+        self.panel.ai_label.setText(ai_label_text(result))
+        self.panel.ai_label.show()
+        if self._result_on_screen():
+            self.window.set_preset(READING_PRESET)
+        self._show_on_viewer()
+        first = self._first_row_nodule()
+        if first is not None:
+            self.select(first)
+        self.window.statusBar().showMessage(
+            f"Lung nodules: {len(result.nodules)} found (AI-generated; review each)", 15_000
+        )
+        self.result_shown.emit(self.analysis)
+
+    def _first_row_nodule(self) -> int | None:
+        assert self.panel is not None
+        return self.panel.table.nodule_at_row(0) if self.panel.table.rowCount() else None
+
+    def _failed(self, message: str) -> None:
+        if self.panel is not None:
+            self.panel.status.setText(f"Analysis failed: {message}")
+        self.window.show_error("Lung nodules", message)
+        self.failed.emit(message)
+
+    def _cancelled(self) -> None:
+        if self.panel is not None:
+            shown = self.analysis.loaded.request.label if self.analysis else None
+            self.panel.status.setText(
+                "Analysis cancelled." + (f" Still showing the result of {shown}." if shown else "")
+            )
+        self.window.statusBar().showMessage("Lung nodules cancelled", 5000)
+        self.cancelled.emit()
+
+    # --- docks -----------------------------------------------------------------------
+
+    def _ensure_dock(self) -> None:
+        if self.dock is not None:
+            return
+        self.panel = LungPanel()
+        panel = self.panel
+        panel.table.itemSelectionChanged.connect(self._row_selected)
+        panel.accept_button.clicked.connect(self.accept_selected)
+        panel.reject_button.clicked.connect(self.reject_selected)
+        panel.resegment_button.clicked.connect(self.resegment_selected)
+        panel.move_button.clicked.connect(partial(self.toggle_pick, "move"))
+        panel.add_button.clicked.connect(partial(self.toggle_pick, "add"))
+        panel.save_button.clicked.connect(self.save_for_report)
+        for button, key in (
+            (panel.accept_button, "accept"),
+            (panel.reject_button, "reject"),
+            (panel.move_button, "move"),
+            (panel.add_button, "add"),
+            (panel.save_button, "save"),
+        ):
+            button.setToolTip(self.review_actions[key].toolTip())
+        self.dock = add_panel_dock(
+            self.window,
+            "Lung Nodules",
+            "LungDock",
+            panel,
+            tab_with=self.window.tools_dock,
+            size=DOCK_WIDTH,
+        )
+        self.dock.raise_()
+
+    def _ensure_chart(self) -> CurvesPanel:
+        if self.chart is None:
+            from viewers.curves import CurvesPanel
+
+            self.chart = CurvesPanel("days since the prior", "volume (mm³)", "Nodule growth")
+            self.chart.setMinimumHeight(CHART_HEIGHT)
+            self.chart_dock = add_panel_dock(
+                self.window,
+                "Nodule Growth",
+                "LungGrowthDock",
+                self.chart,
+                area=Qt.DockWidgetArea.BottomDockWidgetArea,
+                scroll=False,
+            )
+        return self.chart
+
+    # --- showing the result on the viewer ------------------------------------------------
+
+    def _result_on_screen(self) -> bool:
+        analysis, loaded = self.analysis, self.window.loaded
+        return (
+            analysis is not None
+            and loaded is not None
+            and self.window.viewer is not None
+            and loaded.volume is analysis.loaded.volume
+        )
+
+    def _series_opened(self, _loaded: LoadedSeries) -> None:
+        self.end_pick()
+        if self.analysis is not None and self.panel is not None:
+            self._show_on_viewer()
+        self._update_actions()
+
+    def _show_on_viewer(self) -> None:
+        """List, exam, overlay and chart, when the viewer shows the series analysed."""
+        assert self.panel is not None and self.analysis is not None
+        label = self.analysis.loaded.request.label
+        on_screen = self._result_on_screen()
+        self._update_actions()
+        self._refresh_panel()
+        if not on_screen:
+            self.panel.status.setText(
+                f"Result of {label}, not the series shown: open it again to review it."
+            )
+            return
+        self.panel.status.setText(f"Result of {label}")
+        viewer = self.window.viewer
+        assert viewer is not None
+        if not self._viewer_connected:
+            for view in viewer.slice_views.values():
+                view.crosshair_moved.connect(self._clicked)
+            self._viewer_connected = True
+        self._labels = None
+        self.apply_overlay()
+
+    def _refresh_panel(self) -> None:
+        assert self.panel is not None and self.analysis is not None
+        review = self.analysis.review
+        self.panel.table.show_review(review, self.selected)
+        self.panel.show_exam(review)
+        self._show_details()
+        self._show_growth()
+
+    def _show_details(self) -> None:
+        assert self.panel is not None and self.analysis is not None
+        item = self._selected_item()
+        self.panel.details.setText(details_html(item, self.analysis.review.has_prior))
+
+    def _show_growth(self) -> None:
+        analysis = self.analysis
+        if analysis is None or not analysis.review.has_prior:
+            if self.chart_dock is not None:
+                self.chart_dock.hide()
+            return
+        chart = self._ensure_chart()
+        assert self.chart_dock is not None
+        self.chart_dock.show()
+        chart.clear()
+        selected_name = NODULE_NAME.format(id=self.selected) if self.selected else None
+        for name, (days, volumes) in growth_points(analysis.review).items():
+            colour = tuple(round(255 * c) for c in SELECTED_RGB) if name == selected_name else None
+            chart.add_curve(name, days, volumes, colour=colour)
+
+    def apply_overlay(self) -> None:
+        """Nodule outlines coloured by decision; the selected one in cyan; rejected hidden."""
+        if not self._result_on_screen():
+            return
+        assert self.analysis is not None
+        viewer = self.window.viewer
+        assert viewer is not None
+        if self._labels is None:  # only edits change the voxels; decisions change colours
+            self._labels = nodule_labels(self.analysis.review)
+        colours = {}
+        for item in self.analysis.review.items:
+            decision = str(item.decision)
+            if item.id == self.selected and decision in DECISION_RGB:
+                colours[item.id] = SELECTED_RGB
+            elif decision in DECISION_RGB:
+                colours[item.id] = DECISION_RGB[decision]
+        viewer.set_label_overlay(self._labels, colours, OUTLINE_OPACITY, outline=True)
+
+    # --- selection -------------------------------------------------------------------
+
+    def _selected_item(self) -> ReviewItem | None:
+        if self.analysis is None or self.selected is None:
+            return None
+        try:
+            return self.analysis.review.item(self.selected)
+        except KeyError:
+            return None
+
+    def _row_selected(self) -> None:
+        assert self.panel is not None
+        nodule_id = self.panel.table.selected_nodule()
+        if nodule_id is not None and nodule_id != self.selected:
+            self.select(nodule_id)
+
+    def select(self, nodule_id: int) -> None:
+        """Select a nodule in the list and move every view to its centre."""
+        if self.analysis is None or self.panel is None:
+            return
+        try:
+            item = self.analysis.review.item(nodule_id)
+        except KeyError:
+            return
+        self.selected = nodule_id
+        self.panel.table.select_nodule(nodule_id)
+        self._show_details()
+        self._show_growth()
+        if self._result_on_screen():
+            viewer = self.window.viewer
+            assert viewer is not None
+            viewer.go_to(item.nodule.measurements.center_lps_mm)
+            self.apply_overlay()
+
+    def step(self, delta: int) -> None:
+        """The next or previous nodule, in the list's order."""
+        if self.panel is None or not self._result_on_screen():
+            return
+        nodule_id = self.panel.table.step(delta)
+        if nodule_id is not None:
+            self.select(nodule_id)
+
+    # --- decisions ---------------------------------------------------------------------
+
+    def accept_selected(self) -> None:
+        self._decide("accepted")
+
+    def reject_selected(self) -> None:
+        self._decide("rejected")
+
+    def decide(self, nodule_id: int, decision: str) -> None:
+        from ai.lung.review import Decision
+
+        if self.analysis is None:
+            return
+        self.analysis.review.decide(nodule_id, Decision(decision))
+        self._changed()
+
+    def _decide(self, decision: str) -> None:
+        if self.selected is not None and self._result_on_screen():
+            self.decide(self.selected, decision)
+
+    def _changed(self, voxels_changed: bool = False) -> None:
+        assert self.analysis is not None
+        self.analysis.unsaved_changes = True
+        if voxels_changed:
+            self._labels = None
+        self._refresh_panel()
+        self.apply_overlay()
+        self.review_changed.emit(self.analysis)
+
+    # --- edits ---------------------------------------------------------------------------
+
+    @property
+    def size_hint_mm(self) -> float:
+        return self.panel.size_hint.value() if self.panel is not None else SIZE_HINT_MM
+
+    def resegment_selected(self) -> None:
+        if self.selected is None or self.analysis is None or not self._result_on_screen():
+            return
+        self._edit(partial(self.analysis.review.resegment, self.selected, self.size_hint_mm))
+
+    def toggle_pick(self, mode: str) -> None:
+        """Move / Add: the next click on a slice says where (the crosshair tool meanwhile)."""
+        if self.pick_mode == mode or not self._result_on_screen():
+            self.end_pick()
+            return
+        if mode == "move" and self.selected is None:
+            self.window.statusBar().showMessage("Select the nodule to move first", 5000)
+            self.end_pick()
+            return
+        if self.pick_mode is None:
+            self._tool_before_pick = self.window.view_state.tool
+        self.pick_mode = mode
+        self.window.set_tool("crosshair")
+        self._show_pick_state()
+        what = "where the nodule really is" if mode == "move" else "on the missed nodule"
+        self.window.statusBar().showMessage(f"Click {what} (Esc to stop)", 10_000)
+
+    def end_pick(self) -> None:
+        if self.pick_mode is not None:
+            self.pick_mode = None
+            if self.window.view_state.tool == "crosshair":
+                self.window.set_tool(self._tool_before_pick)
+        self._show_pick_state()
+
+    def _show_pick_state(self) -> None:
+        for key in ("move", "add"):
+            on = self.pick_mode == key
+            if key in self.review_actions:
+                self.review_actions[key].setChecked(on)
+            if self.panel is not None:
+                button = self.panel.move_button if key == "move" else self.panel.add_button
+                button.setChecked(on)
+
+    def _clicked(self, lps: Sequence[float]) -> None:
+        """A click on a slice: an edit when picking, else select the nodule clicked, if any."""
+        if self.analysis is None or not self._result_on_screen():
+            return
+        mode = self.pick_mode if self.window.view_state.tool == "crosshair" else None
+        if mode is None:
+            self.pick_mode = None
+            self._show_pick_state()
+            hit = self.analysis.review.item_at(lps)
+            if hit is not None and hit.id != self.selected:
+                self.select(hit.id)
+            return
+        self.end_pick()
+        if mode == "move":
+            self.move_to(lps)
+        else:
+            self.add_at(lps)
+
+    def move_to(self, lps: Sequence[float]) -> None:
+        """Move the selected nodule to ``lps`` (what Move… and a click do)."""
+        if self.analysis is not None and self.selected is not None:
+            point = tuple(float(c) for c in lps)
+            self._edit(partial(self.analysis.review.move, self.selected, point, self.size_hint_mm))
+
+    def add_at(self, lps: Sequence[float]) -> None:
+        """Add the nodule at ``lps`` the engine missed (what Add… and a click do)."""
+        if self.analysis is not None:
+            point = tuple(float(c) for c in lps)
+            self._edit(partial(self.analysis.review.add, point, self.size_hint_mm))
+
+    def _edit(self, edit) -> None:
+        """Run one edit (it takes well under a second); refusals are said, not raised."""
+        from ai.lung.review import AlreadyListed, ReviewError
+
+        try:
+            item = edit()
+        except AlreadyListed as listed:
+            self._refuse(str(listed))
+            self.select(listed.nodule_id)
+            return
+        except ReviewError as error:
+            self._refuse(str(error))
+            return
+        self.selected = item.id
+        self._changed(voxels_changed=True)
+        self.select(item.id)
+        m = item.nodule.measurements
+        self.window.statusBar().showMessage(
+            f"Nodule {item.id}: {m.type}, {m.mean_diameter_mm:.1f} mm, {m.volume_mm3:.0f} mm³",
+            10_000,
+        )
+
+    def _refuse(self, message: str) -> None:
+        self.window.statusBar().showMessage(f"Not changed: {message}", 10_000)
+        self.edit_refused.emit(message)
+
+    # --- saving for the report -----------------------------------------------------------
+
+    def save_for_report(self) -> Job | None:
+        """Save the accepted nodules where the report panel finds them (asks what it must)."""
+        from ai.lung.review import Decision
+
+        analysis = self.analysis
+        if analysis is None:
+            return None
+        review = analysis.review
+        reader = read_text(self.window.settings, READER_KEY).strip()
+        if not reader and self.window.interactive:
+            reader, ok = QInputDialog.getText(
+                self.window, "Lung nodules", "Your name (recorded with your decisions):"
+            )
+            reader = reader.strip() if ok else ""
+            if reader:
+                self.window.settings.setValue(READER_KEY, reader)
+        if not reader:
+            self.window.show_error(
+                "Lung nodules not saved", "Decisions need the reader's name: enter it to save."
+            )
+            return None
+        pending = review.count(Decision.PENDING)
+        if pending and self.window.interactive:
+            answer = QMessageBox.question(
+                self.window,
+                "Lung nodules",
+                f"{pending} nodule(s) are still pending and will not be in the report. Save?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        return self.save_to(self.results_folder(), reader)
+
+    def results_folder(self) -> Path:
+        """A new folder under the home's ``results/<study>/`` for this save."""
+        assert self.analysis is not None
+        study = self.analysis.loaded.study_key
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = self.window.home.root / "results" / study
+        folder = base / f"lung-{stamp}"
+        suffix = 1
+        while folder.exists():
+            suffix += 1
+            folder = base / f"lung-{stamp}-{suffix}"
+        return folder
+
+    def save_to(self, folder: Path, reader: str) -> Job | None:
+        """Write the reviewed result into ``folder`` in the background (lung.json, SEG, SR)."""
+        analysis = self.analysis
+        if analysis is None:
+            return None
+        job = self.window.jobs.submit(
+            "save lung nodules",
+            partial(
+                save_review,
+                analysis.review,
+                analysis.loaded,
+                Path(folder),
+                self.window.home.database_path,
+                reader,
+            ),
+            on_result=lambda written: self._saved(analysis, Path(folder), written),
+            on_error=partial(self.window.show_error, "Lung nodules not saved"),
+        )
+        self.window.progress.track(job, f"Saving lung nodules to {Path(folder).name}")
+        return job
+
+    def _saved(self, analysis: LungAnalysis, folder: Path, written: dict[str, Path]) -> None:
+        analysis.saved.append(folder)
+        analysis.unsaved_changes = False
+        study = analysis.loaded.volume.provenance.study_uid or analysis.loaded.study_key
+        folders = self._saved_by_study.setdefault(study, [])
+        folders[:] = [f for f in folders if f != folder] + [folder]
+        accepted = len(analysis.review.accepted())
+        self.window.statusBar().showMessage(
+            f"{accepted} accepted nodule(s) saved for the report in {folder} "
+            f"({len(written)} files)",
+            10_000,
+        )
+        self.saved.emit(folder)
+
+    def saved_folders(self, study_uid: str) -> list[Path]:
+        """The latest lung result saved for the study in this session (for the report panel)."""
+        folders = self._saved_by_study.get(study_uid, [])
+        return folders[-1:]

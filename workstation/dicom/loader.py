@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,16 +143,50 @@ def load_headers(
     return result
 
 
+def preview_volume(headers: Sequence[InstanceHeader]) -> Volume | None:
+    """The middle image of the largest series as a one-slice volume: a first look while
+    the whole series is read. None when there is no single-frame image to show."""
+    by_series: dict[str, list[InstanceHeader]] = defaultdict(list)
+    for header in headers:
+        if (
+            header.number_of_frames == 1
+            and header.image_position is not None
+            and header.image_orientation is not None
+            and len(header.image_orientation) == 6
+        ):
+            by_series[header.series_uid].append(header)
+    if not by_series:
+        return None
+    largest = max(by_series.values(), key=len)
+    row, column = (np.asarray(v, float) for v in np.reshape(largest[0].image_orientation, (2, 3)))
+    normal = np.cross(row, column)
+    largest.sort(key=lambda h: float(np.dot(h.image_position, normal)))
+    try:
+        assembled = assemble_series([largest[len(largest) // 2]])
+    except Exception:  # a preview must never stop the real load, which reports properly
+        return None
+    return assembled.volumes[0] if assembled.volumes else None
+
+
 def load_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
     policy: SpacingPolicy = "resample",
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    preview: Callable[[Volume], None] | None = None,
 ) -> LoadResult:
-    """Load every series found under ``paths`` (files and folders)."""
+    """Load every series found under ``paths`` (files and folders).
+
+    ``preview``, when given, receives :func:`preview_volume` as soon as the headers are
+    read, before the pixels of the whole series are.
+    """
     files = list(iter_files(paths))
     headers, skipped = read_headers(files, progress, cancel)
+    if preview is not None:
+        first = preview_volume(headers)
+        if first is not None:
+            preview(first)
     result = load_headers(headers, policy=policy, progress=progress, cancel=cancel)
     result.skipped[:0] = skipped
     return result

@@ -62,6 +62,7 @@ from workstation.ui.workers import Job, JobRunner
 if TYPE_CHECKING:
     from viewers.mpr_viewer import MprViewer
     from workstation.dicom.import_report import ImportReport
+    from workstation.model.volume import Volume
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,10 @@ class MainWindow(QMainWindow):
     series_failed = Signal(str)
     #: An import ended (the :class:`~workstation.dicom.import_report.ImportReport`).
     import_finished = Signal(object)
+    #: A series' middle image is shown while the rest loads (a one-slice Volume).
+    preview_shown = Signal(object)
+    # A loading job's first image, from its worker thread: (request key, Volume).
+    _preview_ready = Signal(str, object)
 
     def __init__(
         self,
@@ -170,8 +175,13 @@ class MainWindow(QMainWindow):
         self.persist_settings = True
         self._load_job: Job | None = None
         self._load_key: str | None = None
+        self._load_label = ""
         self._loading_notes: list[str] = []
         self._shown_before = False
+        #: The request whose first image the viewer shows, and what it showed before.
+        self._preview_key: str | None = None
+        self._before_preview: LoadedSeries | None = None
+        self._preview_ready.connect(self._show_preview)
 
         self.setWindowTitle("Halong")
         self.setObjectName("HalongMainWindow")
@@ -559,26 +569,64 @@ class MainWindow(QMainWindow):
             self._load_job.cancel()  # the user moved on to another series
         job = self.jobs.submit(
             f"load {request.label}",
-            partial(load_series, request, self.home.database_path),
+            partial(
+                load_series,
+                request,
+                self.home.database_path,
+                preview=partial(self._preview_ready.emit, request.key),
+            ),
             on_result=self._on_loaded,
-            on_error=self._on_load_failed,
+            on_error=partial(self._on_load_failed, request),
             on_cancelled=partial(self._on_load_cancelled, request),
         )
-        self._load_job, self._load_key = job, request.key
+        self._load_job, self._load_key, self._load_label = job, request.key, request.label
         self.progress.track(job, f"Loading {request.label}")
         return job
 
     def _on_loaded(self, loaded: LoadedSeries) -> None:
         self._show(self.volume_cache.put(loaded.request.key, loaded))
 
-    def _on_load_failed(self, message: str) -> None:
+    def _on_load_failed(self, request: SeriesRequest, message: str) -> None:
+        self._end_preview(request.key)
         self.show_error("Cannot open the series", message)
         self.series_failed.emit(message)
 
     def _on_load_cancelled(self, request: SeriesRequest) -> None:
+        self._end_preview(request.key)
         self.statusBar().showMessage(f"Loading {request.label} cancelled", 5000)
 
+    def _show_preview(self, key: str, volume: Volume) -> None:
+        """The middle image while the rest of the series loads: something to read at once.
+
+        The series shown before steps aside (``loaded`` is None meanwhile, so no tool
+        acts on the preview); it comes back if the load fails or is cancelled.
+        """
+        job = self._load_job
+        if job is None or job.done or key != self._load_key:
+            return  # a load the user has moved on from
+        viewer = self.ensure_viewer()
+        if self._preview_key is None:
+            self._before_preview = self.loaded
+        self._preview_key = key
+        self.loaded = None
+        viewer.set_volume(volume, info_text=f"{self._load_label}\nloading… (first image)")
+        self._apply_view_state(viewer)
+        self.preview_shown.emit(volume)
+
+    def _end_preview(self, key: str) -> None:
+        """A load ended without a series: show again what was there before its preview."""
+        if self._preview_key != key:
+            return
+        previous, self._preview_key, self._before_preview = self._before_preview, None, None
+        if self._load_job is not None and not self._load_job.done:
+            return  # another series is on its way
+        if previous is not None:
+            self._show(previous)
+        elif self.viewer is not None:
+            self.viewer.set_volume(None)
+
     def _show(self, loaded: LoadedSeries) -> None:
+        self._preview_key = self._before_preview = None
         viewer = self.ensure_viewer()
         volume = loaded.volume
         self.loaded = loaded

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,8 +135,14 @@ def load_series(
     database_path: Path,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    preview: Callable[[Volume], None] | None = None,
 ) -> LoadedSeries:
-    """Read the request's images into a :class:`Volume` (long work: run it in the background)."""
+    """Read the request's images into a :class:`Volume` (long work: run it in the background).
+
+    ``preview`` receives the middle image of a DICOM series as soon as the headers are
+    read (see :func:`workstation.dicom.loader.preview_volume`), for a first look.
+    """
     if request.is_nifti:
         return _load_nifti(request, progress)
     if request.series_uid is not None:
@@ -144,7 +151,7 @@ def load_series(
         paths = [request.path]
     from workstation.dicom.loader import load_paths
 
-    result = load_paths(paths, progress=progress, cancel=cancel)
+    result = load_paths(paths, progress=progress, cancel=cancel, preview=preview)
     check(cancel)
     skipped = [Skipped(str(item.path), item.reason) for item in result.skipped]
     volumes = list(result.volumes)

@@ -1,6 +1,7 @@
 """A reader's review of the engine's nodules: accept, reject, re-segment, move, add.
 
-The engine proposes; the reader decides. Every nodule starts *pending*. Edits run
+The engine proposes; the reader decides. Every nodule starts *pending* (the same
+:class:`~workstation.model.report.Decision` a report's AI findings carry). Edits run
 the engine's own segmentation and measurement at the reader's point, so an edited
 nodule is measured exactly like a found one; Lung-RADS and Fleischner follow every
 change. The exam's categories count only accepted nodules, because only those reach
@@ -13,7 +14,6 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 import numpy as np
 
@@ -28,16 +28,11 @@ from ai.lung.pipeline import (
 )
 from ai.lung.result import LungResult, Nodule, PriorComparison
 from ai.lung.rules import Fleischner, LungRads
+from workstation.model.report import Decision
 from workstation.model.volume import Volume
 
 #: The size a reader's click is assumed to point at when no hint is given (mm).
 DEFAULT_SIZE_HINT_MM = 10.0
-
-
-class Decision(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
 
 
 class ReviewError(Exception):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.ui.analysis_tool import AnalysisTool
 from workstation.ui.docks import add_panel_dock
 from workstation.ui.lung_analysis import (
     NODULE_NAME,
@@ -179,32 +180,21 @@ class LungPanel(QWidget):
         )
 
 
-class LungTool(QObject):
+class LungTool(AnalysisTool):
     """The Lung nodules action of a :class:`MainWindow`: job, dock, overlay, review, chart."""
 
-    #: A result is shown (the :class:`LungAnalysis`).
-    result_shown = Signal(object)
-    #: The analysis failed; the message is for the user.
-    failed = Signal(str)
-    #: The analysis was cancelled.
-    cancelled = Signal()
+    title = "Lung nodules"
     #: The review changed (a decision or an edit): the :class:`LungAnalysis`.
     review_changed = Signal(object)
     #: An edit could not be made; the message is for the user.
     edit_refused = Signal(str)
-    #: The reviewed result was saved (the folder, a :class:`Path`).
-    saved = Signal(object)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.window = window
-        self.action: QAction | None = None
         self.analysis: LungAnalysis | None = None
-        self.job: Job | None = None
         self.dialog: LungRunDialog | None = None
         self.panel: LungPanel | None = None
         self.chart: CurvesPanel | None = None
-        self.dock: QDockWidget | None = None
         self.chart_dock: QDockWidget | None = None
         self.selected: int | None = None
         #: "move" or "add" while the next click on a slice says where.
@@ -246,10 +236,6 @@ class LungTool(QObject):
             self.review_actions[key] = action
 
     # --- running -------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self.job is not None and not self.job.done
 
     def _open_ct(self) -> LoadedSeries | None:
         loaded = self.window.loaded
@@ -297,20 +283,11 @@ class LungTool(QObject):
         if loaded is None or self.running:
             return None
         self._ensure_dock()
-        assert self.panel is not None
-        self.panel.status.setText(f"Analysing {loaded.request.label}…")
-        job = self.window.jobs.submit(
-            "lung nodules",
+        return self._start_job(
+            loaded,
             partial(run_lung, loaded.volume, settings, self.window.home.database_path),
-            on_result=lambda result: self._finished(loaded, settings, result),
-            on_error=self._failed,
-            on_cancelled=self._cancelled,
+            lambda result: self._finished(loaded, settings, result),
         )
-        job.finished.connect(self._update_actions)
-        self.job = job
-        self.window.progress.track(job, f"Lung nodules: {loaded.request.label}")
-        self._update_actions()
-        return job
 
     def _finished(self, loaded: LoadedSeries, settings: LungSettings, result: LungResult) -> None:
         from ai.lung.review import NoduleReview
@@ -336,21 +313,6 @@ class LungTool(QObject):
     def _first_row_nodule(self) -> int | None:
         assert self.panel is not None
         return self.panel.table.nodule_at_row(0) if self.panel.table.rowCount() else None
-
-    def _failed(self, message: str) -> None:
-        if self.panel is not None:
-            self.panel.status.setText(f"Analysis failed: {message}")
-        self.window.show_error("Lung nodules", message)
-        self.failed.emit(message)
-
-    def _cancelled(self) -> None:
-        if self.panel is not None:
-            shown = self.analysis.loaded.request.label if self.analysis else None
-            self.panel.status.setText(
-                "Analysis cancelled." + (f" Still showing the result of {shown}." if shown else "")
-            )
-        self.window.statusBar().showMessage("Lung nodules cancelled", 5000)
-        self.cancelled.emit()
 
     # --- docks -----------------------------------------------------------------------
 
@@ -401,15 +363,6 @@ class LungTool(QObject):
         return self.chart
 
     # --- showing the result on the viewer ------------------------------------------------
-
-    def _result_on_screen(self) -> bool:
-        analysis, loaded = self.analysis, self.window.loaded
-        return (
-            analysis is not None
-            and loaded is not None
-            and self.window.viewer is not None
-            and loaded.volume is analysis.loaded.volume
-        )
 
     def _series_opened(self, _loaded: LoadedSeries) -> None:
         self.end_pick()

@@ -16,21 +16,19 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
+from workstation.ui.form_dialog import lay_out_form_dialog, note_label
 from workstation.ui.lung_analysis import LungSettings, PriorChoice
 
 if TYPE_CHECKING:
@@ -73,22 +71,12 @@ class LungRunDialog(QDialog):
         form.addRow("&Solid component above:", self.solid_threshold)
         form.addRow("&Compare with prior:", self.prior)
         form.addRow("&Model bundle:", bundle_row)
-        note = QLabel(
+        note = note_label(
             "The engine runs in the background; the viewer stays usable and Cancel in the "
             "status bar stops it. Every nodule it finds starts pending, for you to accept "
             "or reject."
         )
-        note.setWordWrap(True)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
-        layout.addWidget(buttons)
+        self.ok_button = lay_out_form_dialog(self, form, note)
 
     def set_priors(self, choices: Sequence[PriorChoice]) -> None:
         self.prior.clear()

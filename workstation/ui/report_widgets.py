@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.model.report import AIFinding, Decision
+from workstation.ui.form_dialog import lay_out_form_dialog, note_label
 from workstation.ui.report_work import DESTINATION_FORMS
 from workstation.ui.styles import AI_LABEL_STYLE
 
@@ -128,28 +128,16 @@ class SignDialog(QDialog):
         form.addRow("&Passphrase:", self.passphrase)
         form.addRow("Licence no.:", self.physician_id)
         who = physician or "the name in the certificate"
-        note = QLabel(
+        note = note_label(
             f"Signing as {who}. Only accepted AI findings enter the signed report; "
             "once signed, it can only be corrected by an amended version."
         )
-        note.setWordWrap(True)
         self.pending_note = QLabel(
             f"⚠ {pending} AI finding(s) still pending: they will be left out of the report."
         )
         self.pending_note.setStyleSheet("color: #ffb000; font-weight: bold;")
         self.pending_note.setVisible(pending > 0)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Sign")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
-        layout.addWidget(self.pending_note)
-        layout.addWidget(buttons)
+        self.ok_button = lay_out_form_dialog(self, form, note, self.pending_note, ok_text="Sign")
         self.passphrase.setFocus()
 
     def _browse(self) -> None:
@@ -177,14 +165,7 @@ class DestinationsDialog(QDialog):
         for kind, text in DESTINATION_FORMS.items():
             self.fields[kind] = QLineEdit(addresses.get(kind, ""))
             form.addRow(f"{text}:", self.fields[kind])
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
+        lay_out_form_dialog(self, form)
 
     def addresses(self) -> dict[str, str]:
         return {kind: field.text().strip() for kind, field in self.fields.items()}

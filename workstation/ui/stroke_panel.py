@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.ui.analysis_tool import AnalysisTool
 from workstation.ui.docks import add_panel_dock
 from workstation.ui.stroke_analysis import (
     CORE_LABEL,
@@ -215,28 +216,17 @@ class StrokeCurves(QWidget):
         layout.addWidget(below, 1)
 
 
-class StrokeTool(QObject):
+class StrokeTool(AnalysisTool):
     """The Stroke action of a :class:`MainWindow`: job, docks, overlays, curves, saving."""
 
-    #: A result is shown (the :class:`StrokeAnalysis`).
-    result_shown = Signal(object)
-    #: The analysis failed; the message is for the user.
-    failed = Signal(str)
-    #: The analysis was cancelled.
-    cancelled = Signal()
-    #: Outputs were saved (the folder, a :class:`Path`).
-    saved = Signal(object)
+    title = "Stroke perfusion"
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.window = window
-        self.action: QAction | None = None
         self.analysis: StrokeAnalysis | None = None
-        self.job: Job | None = None
         self.dialog: ClinicalDialog | None = None
         self.panel: StrokePanel | None = None
         self.curves: StrokeCurves | None = None
-        self.dock: QDockWidget | None = None
         self.curves_dock: QDockWidget | None = None
         self._viewer_connected = False
         self._saved_by_study: dict[str, list[Path]] = {}
@@ -245,19 +235,15 @@ class StrokeTool(QObject):
     def bind(self, action: QAction) -> None:
         """The menu action that starts the analysis: enabled while a 4D series is open."""
         self.action = action
-        self._update_action()
+        self._update_actions()
 
     # --- running -------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self.job is not None and not self.job.done
 
     def _open_volume(self) -> LoadedSeries | None:
         loaded = self.window.loaded
         return loaded if loaded is not None and loaded.volume.is_4d else None
 
-    def _update_action(self) -> None:
+    def _update_actions(self) -> None:
         if self.action is not None:
             self.action.setEnabled(self._open_volume() is not None and not self.running)
 
@@ -282,20 +268,11 @@ class StrokeTool(QObject):
         if loaded is None or self.running:
             return None
         self._ensure_docks()
-        assert self.panel is not None
-        self.panel.status.setText(f"Analysing {loaded.request.label}…")
-        job = self.window.jobs.submit(
-            "stroke perfusion",
+        return self._start_job(
+            loaded,
             partial(run_stroke, loaded.volume, clinical),
-            on_result=lambda result: self._finished(loaded, clinical, result),
-            on_error=self._failed,
-            on_cancelled=self._cancelled,
+            lambda result: self._finished(loaded, clinical, result),
         )
-        job.finished.connect(self._update_action)
-        self.job = job
-        self.window.progress.track(job, f"Stroke perfusion: {loaded.request.label}")
-        self._update_action()
-        return job
 
     def _finished(
         self, loaded: LoadedSeries, clinical: ClinicalInputs, result: PerfusionResult
@@ -317,21 +294,6 @@ class StrokeTool(QObject):
             15_000,
         )
         self.result_shown.emit(self.analysis)
-
-    def _failed(self, message: str) -> None:
-        if self.panel is not None:
-            self.panel.status.setText(f"Analysis failed: {message}")
-        self.window.show_error("Stroke perfusion", message)
-        self.failed.emit(message)
-
-    def _cancelled(self) -> None:
-        if self.panel is not None:
-            shown = self.analysis.loaded.request.label if self.analysis else None
-            self.panel.status.setText(
-                "Analysis cancelled." + (f" Still showing the result of {shown}." if shown else "")
-            )
-        self.window.statusBar().showMessage("Stroke perfusion cancelled", 5000)
-        self.cancelled.emit()
 
     # --- docks -----------------------------------------------------------------------
 
@@ -360,18 +322,8 @@ class StrokeTool(QObject):
 
     # --- showing the result on the viewer ------------------------------------------------
 
-    def _result_on_screen(self) -> bool:
-        """Whether the viewer shows the very volume the result was computed on."""
-        analysis, loaded = self.analysis, self.window.loaded
-        return (
-            analysis is not None
-            and loaded is not None
-            and self.window.viewer is not None
-            and loaded.volume is analysis.loaded.volume
-        )
-
     def _series_opened(self, loaded: LoadedSeries) -> None:
-        self._update_action()
+        self._update_actions()
         if self.analysis is not None and self.panel is not None:
             self._show_on_viewer()
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.ui.form_dialog import lay_out_form_dialog, note_label
 from workstation.ui.styles import AI_LABEL_STYLE
 
 if TYPE_CHECKING:
@@ -63,21 +63,11 @@ class ClinicalDialog(QDialog):
         form.addRow("&Age:", self.age)
         form.addRow("&NIHSS:", self.nihss)
         form.addRow("&Hours since last known well:", self.onset_hours)
-        note = QLabel(
+        note = note_label(
             "DEFUSE 3 and DAWN need these values. Leave a value “not given” and the "
             "rule says “needs input”; you can enter it later without re-running."
         )
-        note.setWordWrap(True)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
-        layout.addWidget(buttons)
+        self.ok_button = lay_out_form_dialog(self, form, note)
 
     def set_inputs(self, clinical: ClinicalInputs) -> None:
         self.age.setValue(-1 if clinical.age_years is None else round(clinical.age_years))

@@ -41,6 +41,7 @@ class AnalysisTool(QObject):
         self.job: Job | None = None
         self.panel: Any = None
         self.dock: QDockWidget | None = None
+        self._clicks_connected = False
 
     @property
     def running(self) -> bool:
@@ -98,3 +99,24 @@ class AnalysisTool(QObject):
             and self.window.viewer is not None
             and loaded.volume is analysis.loaded.volume
         )
+
+    def _say_whose_result(self) -> bool:
+        """Tell which series the result is of; return whether the viewer shows it."""
+        label = self.analysis.loaded.request.label
+        on_screen = self._result_on_screen()
+        status = self._status()
+        if status is not None:
+            status.setText(
+                f"Result of {label}"
+                if on_screen
+                else f"Result of {label}, not the series shown: open it again to see it."
+            )
+        return on_screen
+
+    def _follow_clicks(self, slot: Callable) -> None:
+        """Call ``slot(lps)`` for every click that places the crosshair (connected once)."""
+        viewer = self.window.viewer
+        if viewer is not None and not self._clicks_connected:
+            for view in viewer.slice_views.values():
+                view.crosshair_moved.connect(slot)
+            self._clicks_connected = True

@@ -201,7 +201,6 @@ class LungTool(AnalysisTool):
         self.pick_mode: str | None = None
         self._tool_before_pick = "none"
         self._labels: np.ndarray | None = None
-        self._viewer_connected = False
         self._saved_by_study: dict[str, list[Path]] = {}
         self.review_actions: dict[str, QAction] = {}
         window.series_opened.connect(self._series_opened)
@@ -373,22 +372,11 @@ class LungTool(AnalysisTool):
     def _show_on_viewer(self) -> None:
         """List, exam, overlay and chart, when the viewer shows the series analysed."""
         assert self.panel is not None and self.analysis is not None
-        label = self.analysis.loaded.request.label
-        on_screen = self._result_on_screen()
         self._update_actions()
         self._refresh_panel()
-        if not on_screen:
-            self.panel.status.setText(
-                f"Result of {label}, not the series shown: open it again to review it."
-            )
+        if not self._say_whose_result():
             return
-        self.panel.status.setText(f"Result of {label}")
-        viewer = self.window.viewer
-        assert viewer is not None
-        if not self._viewer_connected:
-            for view in viewer.slice_views.values():
-                view.crosshair_moved.connect(self._clicked)
-            self._viewer_connected = True
+        self._follow_clicks(self._clicked)
         self._labels = None
         self.apply_overlay()
 

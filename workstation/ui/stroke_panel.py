@@ -228,7 +228,6 @@ class StrokeTool(AnalysisTool):
         self.panel: StrokePanel | None = None
         self.curves: StrokeCurves | None = None
         self.curves_dock: QDockWidget | None = None
-        self._viewer_connected = False
         self._saved_by_study: dict[str, list[Path]] = {}
         window.series_opened.connect(self._series_opened)
 
@@ -330,22 +329,15 @@ class StrokeTool(AnalysisTool):
     def _show_on_viewer(self, first_time: bool = False) -> None:
         """Overlays and curves on the viewer, when it shows the series analysed."""
         assert self.panel is not None and self.analysis is not None
-        label = self.analysis.loaded.request.label
-        on_screen = self._result_on_screen()
+        on_screen = self._say_whose_result()
         self.panel.controls.setEnabled(on_screen)
         if not on_screen:
-            self.panel.status.setText(
-                f"Result of {label}, not the series shown: open it again to see the overlays."
-            )
             return
-        self.panel.status.setText(f"Result of {label}")
         viewer = self.window.viewer
         assert viewer is not None
-        if not self._viewer_connected:
-            for view in viewer.slice_views.values():
-                view.crosshair_moved.connect(self.show_voxel)
+        if not self._clicks_connected:
             viewer.measurement_added.connect(self._probe_placed)
-            self._viewer_connected = True
+        self._follow_clicks(self.show_voxel)
         self.apply_overlays()
         if first_time:
             centre = lesion_centre(self.analysis.result, self.analysis.loaded.volume)

@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * accuracy['volume_error_max']:.1f} %, within 10 %: "
             f"{100 * accuracy['volume_within_10_percent']:.0f} % "
             f"(max {100 * accuracy['volume_error_max_free']:.1f} % away from the pleura)\n"
+            f"  juxtapleural ones against their part inside the pleura: mean "
+            f"{100 * accuracy['volume_error_mean_juxtapleural_inside']:.1f} %, max "
+            f"{100 * accuracy['volume_error_max_juxtapleural_inside']:.1f} %\n"
             f"  type correct {100 * accuracy['type_accuracy']:.1f} %"
         )
         print(

@@ -99,6 +99,9 @@ class PhantomScore:
     false_positives: int  # reported nodules that hit no true nodule (or hit one twice)
     #: (true diameter mm, juxtapleural, relative volume error) of each hit nodule
     volume_errors: list[tuple[float, bool, float]] = field(default_factory=list)
+    #: For hit juxtapleural nodules, (true diameter mm, relative error against the part of
+    #: the nodule inside the pleura), when the caller knew that part.
+    inside_pleura_errors: list[tuple[float, float]] = field(default_factory=list)
     type_correct: list[bool] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
 
@@ -110,10 +113,14 @@ def score_phantom(
     candidate_scores: np.ndarray,
     reported: Sequence[Any],
     counted_mm: float = 4.0,
+    inside_pleura_share: Sequence[float] | None = None,
 ) -> PhantomScore:
     """Score a scan's candidates and reported nodules against phantom truth.
 
     ``truths`` are ``ai.phantoms.NoduleTruth``; ``reported`` are ``ai.lung.result.Nodule``.
+    ``inside_pleura_share`` (per truth) is the share of each nodule inside the lung
+    cavity: a juxtapleural nodule's cap in the chest wall has the wall's density, so no
+    reader or algorithm can see it; its error against the visible part is kept apart.
     """
     centres = np.array([t.center_lps_mm for t in truths], float).reshape(-1, 3)
     radii = np.array([t.bounding_radius_mm for t in truths], float)
@@ -136,6 +143,9 @@ def score_phantom(
         truth, nodule = truths[truth_index], reported[index].measurements
         error = nodule.volume_mm3 / truth.volume_mm3 - 1.0
         score.volume_errors.append((truth.diameter_mm, truth.juxtapleural, error))
+        if truth.juxtapleural and inside_pleura_share is not None:
+            visible = truth.volume_mm3 * inside_pleura_share[truth_index]
+            score.inside_pleura_errors.append((truth.diameter_mm, nodule.volume_mm3 / visible - 1))
         score.type_correct.append(nodule.type == truth.type)
     for index, truth in enumerate(truths):
         if counted[index]:
@@ -177,6 +187,9 @@ class Acceptance:
     #: The same over nodules clear of the pleura (juxtapleural ones lose the part of them
     #: that bulges into the chest wall, which the truth counts and no reader can see).
     volume_error_max_free: float
+    #: Juxtapleural nodules against the part of them inside the pleura (mean, max |error|).
+    volume_error_mean_juxtapleural_inside: float
+    volume_error_max_juxtapleural_inside: float
     type_accuracy: float
     froc: Froc
     misses: list[str]
@@ -198,6 +211,13 @@ def acceptance(scores: Sequence[PhantomScore]) -> Acceptance:
     ]
     errors = [error for error, _ in eligible]
     free = [error for error, juxtapleural in eligible if not juxtapleural]
+    inside = [
+        abs(error)
+        for s in scores
+        if s.slice_mm <= VOLUME_MAX_SLICE_MM
+        for diameter, error in s.inside_pleura_errors
+        if diameter >= VOLUME_MIN_MM
+    ]
     types = [t for s in scores for t in s.type_correct]
     return Acceptance(
         scans=len(scores),
@@ -209,6 +229,8 @@ def acceptance(scores: Sequence[PhantomScore]) -> Acceptance:
         volume_error_max=float(np.max(errors)) if errors else 0.0,
         volume_within_10_percent=float(np.mean(np.array(errors) <= 0.10)) if errors else 1.0,
         volume_error_max_free=float(np.max(free)) if free else 0.0,
+        volume_error_mean_juxtapleural_inside=float(np.mean(inside)) if inside else 0.0,
+        volume_error_max_juxtapleural_inside=float(np.max(inside)) if inside else 0.0,
         type_accuracy=float(np.mean(types)) if types else 1.0,
         froc=froc([s.scan for s in scores]),
         misses=[m for s in scores for m in s.misses],
@@ -230,4 +252,13 @@ def run_phantom(case: PhantomCase, classifier: Any) -> PhantomScore:
         volume.index_to_world(centres[:, ::-1]),
         detection.scores,
         detection.nodules,
+        inside_pleura_share=inside_pleura_shares(phantom),
     )
+
+
+def inside_pleura_shares(phantom: Any) -> list[float]:
+    """Per truth nodule, the share of its voxels inside the lung cavity (``ChestPhantom``)."""
+    labels = phantom.nodule_labels
+    inside = np.bincount(labels[phantom.lung_labels > 0].ravel(), minlength=labels.max() + 1)
+    total = np.bincount(labels.ravel(), minlength=labels.max() + 1)
+    return [float(inside[t.id] / max(total[t.id], 1)) for t in phantom.nodules]

@@ -33,6 +33,11 @@ MAX_AIRWAY_AREA_CM2 = 8.0
 MIN_LUNG_ML = 30.0
 #: Holes in one slice up to this area (cm², a vessel seen end-on) count as lung.
 MAX_SLICE_HOLE_CM2 = 2.5
+#: The native-resolution pleura may lie this far beyond the working grid's (mm).
+PLEURA_REFINE_MM = 3.0
+#: The chest around the nodule that the redrawing looks at, beyond its reach, as a share
+#: of the ball's radius (beyond it, no air is assumed: the ball may come in from there).
+PLEURA_MARGIN_SHARE = 1.0
 
 
 @dataclass
@@ -242,3 +247,62 @@ def _close(mask: np.ndarray, radius_mm: float, grid: CoarseGrid) -> np.ndarray:
     out = mask.copy()
     out[window] |= closed[inner]
     return out
+
+
+def refine_pleura(
+    volume: Volume,
+    labels: np.ndarray,
+    center_zyx: tuple[float, float, float],
+    reach_mm: float,
+    roll_radius_mm: float = ROLL_RADIUS_MM,
+) -> None:
+    """Redraw the pleura at native resolution around a nodule, in ``labels`` (in place).
+
+    The ~2 mm working grid puts the pleura up to a couple of millimetres inside the lung,
+    which shaves the base off a juxtapleural nodule. Here the lung's air near the point
+    is closed with the same rolling ball on the scan's own grid: the ball cannot enter
+    the nodule, so its base is kept up to the true pleural line and its cap in the chest
+    wall (indistinguishable from the wall) stays out. Only tissue within
+    :data:`PLEURA_REFINE_MM` of the lung is added; nothing is taken away. Free nodules,
+    whose surroundings are all lung, are left as they are.
+    """
+    steps = (volume.spacing[2], volume.spacing[1], volume.spacing[0])
+    near_box = _box_around(center_zyx, reach_mm, steps, labels.shape)
+    if (labels[near_box] > 0).all():
+        return
+    margin = reach_mm + PLEURA_REFINE_MM + PLEURA_MARGIN_SHARE * roll_radius_mm
+    box = _box_around(center_zyx, margin, steps, labels.shape)
+    region = labels[box]
+    inside = region[region > 0]
+    if inside.size == 0:
+        return
+    side = int(np.bincount(inside).argmax())
+    lung = region == side
+    near = ndimage.distance_transform_edt(~lung, sampling=steps) <= PLEURA_REFINE_MM
+    hu = volume.voxels[box]
+    closed = _close_native(near & (hu < AIR_HU), roll_radius_mm, steps)
+    region[closed & near & (region == 0) & (hu >= AIR_HU)] = side
+
+
+def _box_around(
+    center_zyx: tuple[float, float, float],
+    half_mm: float,
+    steps: tuple[float, float, float],
+    shape: tuple[int, ...],
+) -> tuple[slice, slice, slice]:
+    return tuple(
+        slice(max(0, int(np.floor(c - half_mm / s))), min(n, int(np.ceil(c + half_mm / s)) + 1))
+        for c, s, n in zip(center_zyx, steps, shape, strict=True)
+    )  # type: ignore[return-value]
+
+
+def _close_native(
+    mask: np.ndarray, radius_mm: float, steps: tuple[float, float, float]
+) -> np.ndarray:
+    """Closing with a ball in mm on a native-grid box, as if no air lay beyond the box:
+    the ball may come in from any side, and only air inside the box stops it."""
+    pad = [int(np.ceil(radius_mm / s)) + 1 for s in steps]
+    local = np.pad(mask, [(p, p) for p in pad])
+    grown = ndimage.distance_transform_edt(~local, sampling=steps) <= radius_mm
+    closed = ndimage.distance_transform_edt(grown, sampling=steps) > radius_mm
+    return closed[tuple(slice(p, p + n) for p, n in zip(pad, mask.shape, strict=True))]

@@ -26,7 +26,7 @@ from ai.lung.followup import (
     volume_doubling_time,
 )
 from ai.lung.location import Location, locate
-from ai.lung.lung_mask import LungMask, segment_lungs
+from ai.lung.lung_mask import LungMask, refine_pleura, segment_lungs
 from ai.lung.masses import find_masses
 from ai.lung.measurements import SOLID_THRESHOLD_HU, NoduleMeasurements, measure_nodule
 from ai.lung.nodule_segmentation import NoduleMask, segment_nodule
@@ -51,6 +51,8 @@ MIN_REPORTED_MM = 3.0
 #: along a border (heart, diaphragm, pleura); juxtapleural nodules on phantoms stay < 0.45,
 #: as most of a nodule's surface faces the lung.
 MAX_BORDER_SHARE = 0.6
+#: The pleura is redrawn at native resolution at most this far around a candidate (mm).
+MAX_PLEURA_REACH_MM = 25.0
 #: A scan must show this much air inside the body to hold lungs at all.
 MIN_LUNG_ML = 50.0
 
@@ -156,6 +158,7 @@ def _segment_kept(
         centre = tuple(round(c) for c in candidate.center_zyx)
         if taken[centre]:
             continue  # another candidate of a lesion already measured
+        refine_pleura(volume, lungs.labels, candidate.center_zyx, pleura_reach(candidate.radius_mm))
         mask = segment_nodule(volume, lungs.labels, candidate.center_zyx, candidate.radius_mm)
         if mask is None or mask.voxel_count == 0:
             continue
@@ -177,6 +180,11 @@ def _segment_kept(
     for number, nodule in enumerate(found, start=1):
         nodule.id = number
     return found
+
+
+def pleura_reach(radius_mm: float) -> float:
+    """How far around a candidate its nodule (and so a pleura worth redrawing) may reach."""
+    return min(2.0 * radius_mm + 2.0, MAX_PLEURA_REACH_MM)
 
 
 def analyse_chest_ct(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ai.lung.evaluation import inside_pleura_shares
 from ai.lung.location import locate
-from ai.lung.lung_mask import segment_lungs
+from ai.lung.lung_mask import refine_pleura, segment_lungs
 from ai.lung.measurements import measure_nodule, nodule_type
 from ai.lung.nodule_segmentation import segment_nodule
 from ai.phantoms import NoduleSpec, make_chest_ct
@@ -35,22 +36,28 @@ def measured():
     results = []
     for nodule in phantom.nodules:
         centre = volume.world_to_index(np.array(nodule.center_lps_mm))[::-1]
+        refine_pleura(volume, lungs.labels, tuple(centre), nodule.diameter_mm + 2)  # as the engine
         mask = segment_nodule(volume, lungs.labels, tuple(centre), nodule.diameter_mm / 2)
         assert mask is not None, nodule
         results.append((nodule, measure_nodule(volume, mask), locate(volume, lungs, mask)))
-    return results
+    return results, inside_pleura_shares(phantom)
 
 
 def test_volumes_within_10_percent_of_truth(measured):
-    for truth, m, _ in measured:
-        if truth.juxtapleural:  # the part bulging into the chest wall is not lung nodule
-            assert m.volume_mm3 == pytest.approx(truth.volume_mm3, rel=0.25), truth
+    results, inside_pleura = measured
+    for (truth, m, _), inside in zip(results, inside_pleura, strict=True):
+        if truth.juxtapleural:
+            # its cap in the chest wall has the wall's density: no one can see it; the part
+            # inside the pleura is measured up to the pleural line, which the engine
+            # redraws at the scan's resolution around the nodule
+            assert inside < 0.97
+            assert m.volume_mm3 == pytest.approx(inside * truth.volume_mm3, rel=0.06), truth
         else:
             assert m.volume_mm3 == pytest.approx(truth.volume_mm3, rel=0.10), truth
 
 
 def test_axial_axes_and_mean_diameter(measured):
-    for truth, m, _ in measured:
+    for truth, m, _ in measured[0]:
         if truth.shape == "lobulated" or truth.juxtapleural:
             continue  # their axial axes are not analytic through the centre slice
         assert m.long_axis_mm == pytest.approx(truth.long_axis_mm, abs=0.8), truth
@@ -63,7 +70,7 @@ def test_axial_axes_and_mean_diameter(measured):
 
 
 def test_type_and_solid_component(measured):
-    for truth, m, _ in measured:
+    for truth, m, _ in measured[0]:
         assert m.type == truth.type, truth
         if truth.type == "part-solid":
             assert m.solid_core_mm == pytest.approx(truth.solid_core_diameter_mm, abs=1.0)
@@ -78,7 +85,7 @@ def test_type_and_solid_component(measured):
 
 
 def test_location(measured):
-    for truth, m, where in measured:
+    for truth, m, where in measured[0]:
         assert where.side == truth.side, truth
         assert where.juxtapleural == truth.juxtapleural, truth
         assert where.lobe is None and where.zone in ("upper", "middle", "lower")

@@ -606,7 +606,22 @@ class LungTool(AnalysisTool):
         analysis = self.analysis
         if analysis is None:
             return None
-        review = analysis.review
+        reader = self._reader()
+        if not reader:
+            return None
+        pending = analysis.review.count(Decision.PENDING)
+        if pending and self.window.interactive:
+            answer = QMessageBox.question(
+                self.window,
+                "Lung nodules",
+                f"{pending} nodule(s) are still pending and will not be in the report. Save?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        return self.save_to(self.results_folder(), reader)
+
+    def _reader(self) -> str:
+        """The reader's name from the settings, else asked for; empty (and said) if none."""
         reader = read_text(self.window.settings, READER_KEY).strip()
         if not reader and self.window.interactive:
             reader, ok = QInputDialog.getText(
@@ -619,17 +634,40 @@ class LungTool(AnalysisTool):
             self.window.show_error(
                 "Lung nodules not saved", "Decisions need the reader's name: enter it to save."
             )
-            return None
-        pending = review.count(Decision.PENDING)
-        if pending and self.window.interactive:
-            answer = QMessageBox.question(
-                self.window,
-                "Lung nodules",
-                f"{pending} nodule(s) are still pending and will not be in the report. Save?",
+        return reader
+
+    def confirm_close(self) -> bool:
+        """Before the window closes: offer to save decisions not yet saved for the report.
+
+        False keeps the window open (the reader cancelled, or saving failed)."""
+        analysis = self.analysis
+        if analysis is None or not analysis.unsaved_changes or not self.window.interactive:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self.window,
+            "Lung nodules",
+            "Your decisions on the lung nodules are not saved for the report. "
+            "Save them before closing?",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+        )
+        if answer == buttons.Discard:
+            return True
+        if answer != buttons.Save:
+            return False
+        reader = self._reader()
+        if not reader:
+            return False
+        folder = self.results_folder()
+        try:  # here and now: the window waits for it rather than lose the decisions
+            written = save_review(
+                analysis.review, analysis.loaded, folder, self.window.home.database_path, reader
             )
-            if answer != QMessageBox.StandardButton.Yes:
-                return None
-        return self.save_to(self.results_folder(), reader)
+        except Exception as error:  # any failure to write: say it, keep the window open
+            self.window.show_error("Lung nodules not saved", str(error))
+            return False
+        self._saved(analysis, folder, written)
+        return True
 
     def results_folder(self) -> Path:
         """A new folder under the home's ``results/<study>/`` for this save."""

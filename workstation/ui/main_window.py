@@ -853,6 +853,9 @@ class MainWindow(QMainWindow):
     # --- shutdown ----------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.lung.confirm_close():
+            event.ignore()
+            return
         self.save_settings()
         self.save_measurements()
         self.shutdown()

@@ -309,3 +309,31 @@ def test_saved_review_reaches_the_report_as_the_readers_accepted_findings(
     exam = next(f for f in results.findings if f.kind == "lung-rads")
     assert exam.decision is Decision.PENDING  # the exam's category is confirmed in the report
     assert window.lung.saved_folders(lung_studies.current_study_uid) == [out]
+
+
+def test_closing_with_unsaved_decisions_offers_to_save_them(
+    qtbot, lung_window, lung_studies, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    from workstation.home import resolve_home
+
+    window = lung_window
+    review = _run_from_the_menu(qtbot, window).review
+    big = _matching(review, lung_studies.truth[0])
+    window.lung.decide(big.id, "accepted")
+    window.settings.setValue("report/physician", "Pham Van Duc")
+    window.interactive = True
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: answers.pop(0))
+
+    window.close()  # Cancel: the window stays, nothing is written
+    assert window.isVisible()
+    results = resolve_home().root / "results" / lung_studies.current_study_uid
+    assert not results.exists()
+    window.close()  # Save: written before the window goes
+    assert not window.isVisible()
+    (folder,) = results.glob("lung-*")
+    document = json.loads((folder / "lung.json").read_text())
+    assert len(document["nodules"]) == 1 and document["review"]["reader"] == "Pham Van Duc"
+    assert document["nodules"][0]["tracking_uid"] == big.nodule.tracking_uid

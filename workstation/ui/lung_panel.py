@@ -21,6 +21,7 @@ panel finds them: the accepted list is what reporting uses.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from workstation.ui.lung_analysis import (
     run_lung,
     save_review,
 )
+from workstation.ui.lung_journal import ReviewJournal, apply_operation, replay
 from workstation.ui.lung_widgets import (
     DECISION_RGB,
     SELECTED_RGB,
@@ -203,6 +205,7 @@ class LungTool(AnalysisTool):
         self._labels: np.ndarray | None = None
         self._saved_by_study: dict[str, list[Path]] = {}
         self.review_actions: dict[str, QAction] = {}
+        self._journal: ReviewJournal | None = None
         window.series_opened.connect(self._series_opened)
 
     def bind(self, action: QAction) -> None:
@@ -274,7 +277,14 @@ class LungTool(AnalysisTool):
             "Your decisions on the current nodule list are not saved for the report. "
             "Run the analysis again and discard them?",
         )
-        return answer == QMessageBox.StandardButton.Yes
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self._discard_journal()
+        return True
+
+    def _discard_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.discard()
 
     def run(self, settings: LungSettings) -> Job | None:
         """Analyse the open CT in the background; the result is shown when done."""
@@ -293,6 +303,7 @@ class LungTool(AnalysisTool):
 
         review = NoduleReview(result, loaded.volume, settings.solid_threshold_hu)
         self.analysis = LungAnalysis(loaded, settings, review)
+        restored = self._open_journal(loaded, review)
         self.selected = None
         self._labels = None
         assert self.panel is not None
@@ -304,10 +315,26 @@ class LungTool(AnalysisTool):
         first = self._first_row_nodule()
         if first is not None:
             self.select(first)
-        self.window.statusBar().showMessage(
-            f"Lung nodules: {len(result.nodules)} found (AI-generated; review each)", 15_000
-        )
+        message = f"Lung nodules: {len(result.nodules)} found (AI-generated; review each)"
+        if restored:
+            message += f"; {restored} unsaved decision(s) and edit(s) of yours restored"
+        self.window.statusBar().showMessage(message, 15_000)
         self.result_shown.emit(self.analysis)
+
+    def _open_journal(self, loaded: LoadedSeries, review: NoduleReview) -> int:
+        """This series' journal; what an earlier session left unsaved is replayed first."""
+        self._journal = ReviewJournal.for_review(
+            self._results_base(loaded), loaded.request.key, review
+        )
+        operations = self._journal.saved_operations()
+        if not operations:
+            return 0
+        restored = replay(review, operations)
+        assert self.analysis is not None
+        self.analysis.unsaved_changes = True
+        with contextlib.suppress(OSError):  # the file stays as it was; the next decision retries
+            self._journal.adopt(operations)
+        return restored
 
     def _first_row_nodule(self) -> int | None:
         assert self.panel is not None
@@ -477,12 +504,22 @@ class LungTool(AnalysisTool):
         self._decide("rejected")
 
     def decide(self, nodule_id: int, decision: str) -> None:
-        from ai.lung.review import Decision
-
         if self.analysis is None:
             return
-        self.analysis.review.decide(nodule_id, Decision(decision))
+        operation = {"op": "decide", "id": nodule_id, "decision": decision}
+        apply_operation(self.analysis.review, operation)
+        self._record(operation)
         self._changed()
+
+    def _record(self, operation: dict) -> None:
+        """Into the journal first: a crash from now on loses nothing (see lung_journal)."""
+        if self._journal is not None:
+            try:
+                self._journal.record(operation)
+            except OSError as error:
+                self.window.statusBar().showMessage(
+                    f"Could not keep your lung decisions on disk: {error}", 10_000
+                )
 
     def _decide(self, decision: str) -> None:
         if self.selected is not None and self._result_on_screen():
@@ -506,7 +543,7 @@ class LungTool(AnalysisTool):
     def resegment_selected(self) -> None:
         if self.selected is None or self.analysis is None or not self._result_on_screen():
             return
-        self._edit(partial(self.analysis.review.resegment, self.selected, self.size_hint_mm))
+        self._edit({"op": "resegment", "id": self.selected, "size_mm": self.size_hint_mm})
 
     def toggle_pick(self, mode: str) -> None:
         """Move / Add: the next click on a slice says where (the crosshair tool meanwhile)."""
@@ -562,21 +599,23 @@ class LungTool(AnalysisTool):
     def move_to(self, lps: Sequence[float]) -> None:
         """Move the selected nodule to ``lps`` (what Move… and a click do)."""
         if self.analysis is not None and self.selected is not None:
-            point = tuple(float(c) for c in lps)
-            self._edit(partial(self.analysis.review.move, self.selected, point, self.size_hint_mm))
+            point = [float(c) for c in lps]
+            hint = self.size_hint_mm
+            self._edit({"op": "move", "id": self.selected, "lps": point, "size_mm": hint})
 
     def add_at(self, lps: Sequence[float]) -> None:
         """Add the nodule at ``lps`` the engine missed (what Add… and a click do)."""
         if self.analysis is not None:
-            point = tuple(float(c) for c in lps)
-            self._edit(partial(self.analysis.review.add, point, self.size_hint_mm))
+            point = [float(c) for c in lps]
+            self._edit({"op": "add", "lps": point, "size_mm": self.size_hint_mm})
 
-    def _edit(self, edit) -> None:
+    def _edit(self, operation: dict) -> None:
         """Run one edit (it takes well under a second); refusals are said, not raised."""
         from ai.lung.review import AlreadyListed, ReviewError
 
+        assert self.analysis is not None
         try:
-            item = edit()
+            item = apply_operation(self.analysis.review, operation)
         except AlreadyListed as listed:
             self._refuse(str(listed))
             self.select(listed.nodule_id)
@@ -584,6 +623,7 @@ class LungTool(AnalysisTool):
         except ReviewError as error:
             self._refuse(str(error))
             return
+        self._record(operation)
         self.selected = item.id
         self._changed(voxels_changed=True)
         self.select(item.id)
@@ -652,6 +692,7 @@ class LungTool(AnalysisTool):
             buttons.Save | buttons.Discard | buttons.Cancel,
         )
         if answer == buttons.Discard:
+            self._discard_journal()
             return True
         if answer != buttons.Save:
             return False
@@ -669,12 +710,14 @@ class LungTool(AnalysisTool):
         self._saved(analysis, folder, written)
         return True
 
+    def _results_base(self, loaded: LoadedSeries) -> Path:
+        return self.window.home.root / "results" / loaded.study_key
+
     def results_folder(self) -> Path:
         """A new folder under the home's ``results/<study>/`` for this save."""
         assert self.analysis is not None
-        study = self.analysis.loaded.study_key
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = self.window.home.root / "results" / study
+        base = self._results_base(self.analysis.loaded)
         folder = base / f"lung-{stamp}"
         suffix = 1
         while folder.exists():
@@ -706,6 +749,8 @@ class LungTool(AnalysisTool):
     def _saved(self, analysis: LungAnalysis, folder: Path, written: dict[str, Path]) -> None:
         analysis.saved.append(folder)
         analysis.unsaved_changes = False
+        if analysis is self.analysis:
+            self._discard_journal()
         study = analysis.loaded.volume.provenance.study_uid or analysis.loaded.study_key
         folders = self._saved_by_study.setdefault(study, [])
         folders[:] = [f for f in folders if f != folder] + [folder]

@@ -141,6 +141,10 @@ def imported(gui_env: Path, studies: dict[str, WrittenSeries]) -> dict[str, Writ
     return studies
 
 
+def _unattended(window) -> None:
+    window.interactive = False
+
+
 @pytest.fixture
 def make_window(qtbot, gui_env: Path) -> Iterator[Callable]:
     """Build main windows on the temp home; each must end with no background thread alive."""
@@ -152,7 +156,8 @@ def make_window(qtbot, gui_env: Path) -> Iterator[Callable]:
     def make():
         window = MainWindow(resolve_home())
         windows.append(window)
-        qtbot.addWidget(window)
+        # unattended at teardown: no "save your decisions?" question when it closes them
+        qtbot.addWidget(window, before_close_func=_unattended)
         with qtbot.waitSignal(window.browser.refreshed, timeout=10_000):
             window.show()
         return window

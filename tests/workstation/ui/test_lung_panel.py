@@ -324,16 +324,56 @@ def test_closing_with_unsaved_decisions_offers_to_save_them(
     window.lung.decide(big.id, "accepted")
     window.settings.setValue("report/physician", "Pham Van Duc")
     window.interactive = True
-    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
-    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: answers.pop(0))
+    buttons = QMessageBox.StandardButton
+    answers = [buttons.Cancel, buttons.Save]
+
+    def answer(*args, **kwargs):
+        return answers.pop(0) if answers else buttons.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
 
     window.close()  # Cancel: the window stays, nothing is written
     assert window.isVisible()
     results = resolve_home().root / "results" / lung_studies.current_study_uid
-    assert not results.exists()
+    assert not list(results.glob("lung-*"))
     window.close()  # Save: written before the window goes
     assert not window.isVisible()
     (folder,) = results.glob("lung-*")
     document = json.loads((folder / "lung.json").read_text())
     assert len(document["nodules"]) == 1 and document["review"]["reader"] == "Pham Van Duc"
     assert document["nodules"][0]["tracking_uid"] == big.nodule.tracking_uid
+
+
+def test_decisions_survive_a_crash_and_come_back_on_the_next_run(
+    qtbot, lung_window, lung_studies, make_window, tmp_path
+):
+    first = lung_window
+    review = _run_from_the_menu(qtbot, first).review
+    big, glass, _ = (_matching(review, t) for t in lung_studies.truth)
+    first.lung.decide(big.id, "accepted")
+    first.lung.decide(glass.id, "rejected")
+    first.lung.select(big.id)
+    first.lung.panel.size_hint.setValue(20.0)
+    first.lung.resegment_selected()
+    resegmented = review.item(big.id).nodule.measurements.volume_mm3
+    journal = first.lung._journal.path
+    assert journal.is_file()
+    first.interactive = False  # unattended: no question, nothing saved (as after a crash)
+    first.close()
+
+    second = make_window()
+    with qtbot.waitSignal(second.series_opened, timeout=30_000):
+        second.open_series(lung_studies.current_series_uid)
+    again = _run_from_the_menu(qtbot, second)
+    review = again.review
+    assert str(review.item(big.id).decision) == "accepted"
+    assert review.item(big.id).edited
+    assert review.item(big.id).nodule.measurements.volume_mm3 == pytest.approx(resegmented)
+    assert str(review.item(glass.id).decision) == "rejected"
+    assert again.unsaved_changes
+    assert "3 unsaved decision(s) and edit(s) of yours restored" in (
+        second.statusBar().currentMessage()
+    )
+    with qtbot.waitSignal(second.lung.saved, timeout=TIMEOUT_MS):
+        second.lung.save_to(tmp_path / "saved", "Pham Van Duc")
+    assert not journal.exists()  # saved for the report: nothing left to restore

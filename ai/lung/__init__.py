@@ -16,14 +16,26 @@ One purpose per module, in pipeline order:
 torch and MONAI are imported only when a network is loaded.
 """
 
-from ai.lung.pipeline import LungInputError, LungRequest, analyse_chest_ct, detect_nodules
-from ai.lung.result import LungResult, Nodule
+from __future__ import annotations
 
-__all__ = [
-    "LungInputError",
-    "LungRequest",
-    "LungResult",
-    "Nodule",
-    "analyse_chest_ct",
-    "detect_nodules",
-]
+import importlib
+from typing import Any
+
+#: Public names and the module that defines each; loaded on first use (PEP 562), so
+#: importing one small module (``ai.lung.result`` for a report) does not load the engine.
+_EXPORTS = {
+    "LungInputError": "ai.lung.pipeline",
+    "LungRequest": "ai.lung.pipeline",
+    "analyse_chest_ct": "ai.lung.pipeline",
+    "detect_nodules": "ai.lung.pipeline",
+    "LungResult": "ai.lung.result",
+    "Nodule": "ai.lung.result",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ai.lung' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

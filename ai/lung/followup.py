@@ -31,11 +31,10 @@ PointMap = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class Registration:
-    """Maps prior LPS points into the current scan; ``metric`` is the final MI value."""
+    """Maps prior LPS points into the current scan."""
 
     prior_to_current: PointMap
     parameters: tuple[float, ...]  # Euler angles (rad) and translation (mm), current -> prior
-    metric: float
 
     def translation_mm(self) -> tuple[float, float, float]:
         return tuple(float(v) for v in self.parameters[3:6])  # type: ignore[return-value]
@@ -79,7 +78,7 @@ def register_prior(current: Volume, prior: Volume) -> Registration:
         return np.array([inverse.TransformPoint(tuple(map(float, p))) for p in points])
 
     euler = sitk.Euler3DTransform(sitk.CompositeTransform(transform).GetNthTransform(0))
-    return Registration(prior_to_current, tuple(euler.GetParameters()), method.GetMetricValue())
+    return Registration(prior_to_current, tuple(euler.GetParameters()))
 
 
 def _coarse_image(volume: Volume):

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workstation.model.volume import Volume
+
 
 @dataclass(frozen=True)
 class CoarseGrid:
@@ -79,3 +81,22 @@ class CoarseGrid:
         """Native continuous (z, y, x) indices of coarse voxel centres."""
         f = np.asarray(self.factors, dtype=float)
         return np.asarray(zyx, dtype=float) * f + (f - 1.0) / 2.0
+
+
+def box_around(
+    volume: Volume,
+    center_zyx: tuple[float, float, float],
+    half_mm: float,
+    min_voxels: float = 2.0,
+) -> tuple[slice, slice, slice]:
+    """Index ranges of the box ``half_mm`` around a point, clipped to the scan."""
+    steps = (volume.spacing[2], volume.spacing[1], volume.spacing[0])
+    return tuple(
+        slice(max(0, int(np.floor(c - h))), min(n, int(np.ceil(c + h)) + 1))
+        for c, h, n in zip(
+            center_zyx,
+            [max(half_mm / s, min_voxels) for s in steps],
+            volume.shape_zyx,
+            strict=True,
+        )
+    )  # type: ignore[return-value]

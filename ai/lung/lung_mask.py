@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ai.lung.grids import CoarseGrid
+from ai.lung.grids import CoarseGrid, box_around
 from workstation.model.progress import CancelToken, check
 from workstation.model.volume import Volume
 
@@ -233,19 +233,15 @@ def _slice_holes(mask: np.ndarray) -> np.ndarray:
 
 
 def _close(mask: np.ndarray, radius_mm: float, grid: CoarseGrid) -> np.ndarray:
-    """Morphological closing with a Euclidean ball in mm, via two distance transforms."""
+    """Closing with a ball in mm, on the mask's bounding box plus the ball's reach."""
     pad = [int(np.ceil(radius_mm / s)) + 1 for s in grid.spacing_zyx]
     box = ndimage.find_objects(mask.astype(np.uint8))[0]
-    lo = [max(0, b.start - p) for b, p in zip(box, pad, strict=True)]
-    hi = [min(n, b.stop + p) for b, p, n in zip(box, pad, mask.shape, strict=True)]
-    window = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
-    # pad outside the volume too, so the ball can roll past the first and last slice
-    local = np.pad(mask[window], [(p, p) for p in pad])
-    grown = ndimage.distance_transform_edt(~local, sampling=grid.spacing_zyx) <= radius_mm
-    closed = ndimage.distance_transform_edt(grown, sampling=grid.spacing_zyx) > radius_mm
-    inner = tuple(slice(p, p + n) for p, n in zip(pad, mask[window].shape, strict=True))
+    window = tuple(
+        slice(max(0, b.start - p), min(n, b.stop + p))
+        for b, p, n in zip(box, pad, mask.shape, strict=True)
+    )
     out = mask.copy()
-    out[window] |= closed[inner]
+    out[window] |= _close_in_box(mask[window], radius_mm, grid.spacing_zyx)
     return out
 
 
@@ -267,11 +263,11 @@ def refine_pleura(
     whose surroundings are all lung, are left as they are.
     """
     steps = (volume.spacing[2], volume.spacing[1], volume.spacing[0])
-    near_box = _box_around(center_zyx, reach_mm, steps, labels.shape)
+    near_box = box_around(volume, center_zyx, reach_mm, min_voxels=0.0)
     if (labels[near_box] > 0).all():
         return
     margin = reach_mm + PLEURA_REFINE_MM + PLEURA_MARGIN_SHARE * roll_radius_mm
-    box = _box_around(center_zyx, margin, steps, labels.shape)
+    box = box_around(volume, center_zyx, margin, min_voxels=0.0)
     region = labels[box]
     inside = region[region > 0]
     if inside.size == 0:
@@ -280,27 +276,16 @@ def refine_pleura(
     lung = region == side
     near = ndimage.distance_transform_edt(~lung, sampling=steps) <= PLEURA_REFINE_MM
     hu = volume.voxels[box]
-    closed = _close_native(near & (hu < AIR_HU), roll_radius_mm, steps)
+    closed = _close_in_box(near & (hu < AIR_HU), roll_radius_mm, steps)
     region[closed & near & (region == 0) & (hu >= AIR_HU)] = side
 
 
-def _box_around(
-    center_zyx: tuple[float, float, float],
-    half_mm: float,
-    steps: tuple[float, float, float],
-    shape: tuple[int, ...],
-) -> tuple[slice, slice, slice]:
-    return tuple(
-        slice(max(0, int(np.floor(c - half_mm / s))), min(n, int(np.ceil(c + half_mm / s)) + 1))
-        for c, s, n in zip(center_zyx, steps, shape, strict=True)
-    )  # type: ignore[return-value]
-
-
-def _close_native(
+def _close_in_box(
     mask: np.ndarray, radius_mm: float, steps: tuple[float, float, float]
 ) -> np.ndarray:
-    """Closing with a ball in mm on a native-grid box, as if no air lay beyond the box:
-    the ball may come in from any side, and only air inside the box stops it."""
+    """Closing with a Euclidean ball in mm via two distance transforms, as if no air lay
+    beyond the box: the ball may roll in from any side (past the scan's first and last
+    slice too), and only the mask inside the box stops it."""
     pad = [int(np.ceil(radius_mm / s)) + 1 for s in steps]
     local = np.pad(mask, [(p, p) for p in pad])
     grown = ndimage.distance_transform_edt(~local, sampling=steps) <= radius_mm

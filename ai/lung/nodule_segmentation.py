@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ai.lung.grids import box_around
 from workstation.model.volume import Volume
 
 #: Ball radius of the vessel-detaching opening, as a fraction of the nodule's inscribed
@@ -76,7 +77,7 @@ def segment_nodule(
     """
     half_mm = radius_mm + max(radius_mm, 10.0)
     for _ in range(MAX_BOX_GROWTH):
-        box = _box(volume, center_zyx, half_mm)
+        box = box_around(volume, center_zyx, half_mm)
         found = _segment_in_box(volume, lung_labels, box, center_zyx, radius_mm)
         if found is None or not _touches_faces(found, volume.shape_zyx):
             return found
@@ -135,21 +136,6 @@ def _segment_in_box(
     # nodules are compact: nothing further from the centre than a few times its depth
     region &= _ball(hu.shape, seed, REACH_PER_DEPTH * inscribed + max(spacing), spacing)
     return NoduleMask(box, region, lung_hu, level, threshold, inscribed)
-
-
-def _box(
-    volume: Volume, center_zyx: tuple[float, float, float], half_mm: float
-) -> tuple[slice, slice, slice]:
-    steps = (volume.spacing[2], volume.spacing[1], volume.spacing[0])
-    return tuple(
-        slice(max(0, int(np.floor(c - h))), min(n, int(np.ceil(c + h)) + 1))
-        for c, h, n in zip(
-            center_zyx,
-            [max(half_mm / s, 2.0) for s in steps],
-            volume.shape_zyx,
-            strict=True,
-        )
-    )  # type: ignore[return-value]
 
 
 def _seed(

@@ -158,9 +158,8 @@ def _segment_kept(
         centre = tuple(round(c) for c in candidate.center_zyx)
         if taken[centre]:
             continue  # another candidate of a lesion already measured
-        refine_pleura(volume, lungs.labels, candidate.center_zyx, pleura_reach(candidate.radius_mm))
-        mask = segment_nodule(volume, lungs.labels, candidate.center_zyx, candidate.radius_mm)
-        if mask is None or mask.voxel_count == 0:
+        mask = segment_in_lungs(volume, lungs, candidate.center_zyx, candidate.radius_mm)
+        if mask is None:
             continue
         region = taken[mask.box]
         if np.count_nonzero(region & mask.mask) > 0.3 * mask.voxel_count:
@@ -182,9 +181,19 @@ def _segment_kept(
     return found
 
 
-def pleura_reach(radius_mm: float) -> float:
-    """How far around a candidate its nodule (and so a pleura worth redrawing) may reach."""
-    return min(2.0 * radius_mm + 2.0, MAX_PLEURA_REACH_MM)
+def segment_in_lungs(
+    volume: Volume, lungs: LungMask, center_zyx: tuple[float, float, float], radius_mm: float
+) -> NoduleMask | None:
+    """A nodule's voxels around a point (None if nothing stands out), cut at the pleura.
+
+    The pleura near the point is first redrawn at the scan's resolution (in place in
+    ``lungs.labels``), so a juxtapleural nodule keeps its base; found and reader-placed
+    nodules alike go through here.
+    """
+    reach = min(2.0 * radius_mm + 2.0, MAX_PLEURA_REACH_MM)
+    refine_pleura(volume, lungs.labels, center_zyx, reach)
+    mask = segment_nodule(volume, lungs.labels, center_zyx, radius_mm)
+    return None if mask is None or mask.voxel_count == 0 else mask
 
 
 def analyse_chest_ct(

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ai.lung.location import Location
-from ai.lung.lung_mask import LungMask
-from ai.lung.measurements import NoduleMeasurements
-from ai.lung.nodule_segmentation import NoduleMask
-from ai.lung.rules import Fleischner, LungRads, Risk
+if TYPE_CHECKING:  # annotations only: reading a result does not load the engine
+    from ai.lung.location import Location
+    from ai.lung.lung_mask import LungMask
+    from ai.lung.measurements import NoduleMeasurements
+    from ai.lung.nodule_segmentation import NoduleMask
+    from ai.lung.rules import Fleischner, LungRads, Risk
 
 ALGORITHM_NAME = "Halong lung nodule CAD"
 ALGORITHM_VERSION = "1.0.0"

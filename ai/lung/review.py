@@ -18,15 +18,13 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ai.lung.followup import match_nodules
-from ai.lung.lung_mask import refine_pleura
 from ai.lung.measurements import SOLID_THRESHOLD_HU
-from ai.lung.nodule_segmentation import segment_nodule
 from ai.lung.pipeline import (
     MIN_REPORTED_MM,
     apply_rules,
     compare_with_prior_nodule,
     measure_and_locate,
-    pleura_reach,
+    segment_in_lungs,
 )
 from ai.lung.result import LungResult, Nodule, PriorComparison
 from ai.lung.rules import Fleischner, LungRads
@@ -179,9 +177,8 @@ class NoduleReview:
         if lungs.labels[tuple(round(c) for c in centre_zyx)] == 0:
             raise ReviewError("that point is outside the lungs")
         radius = 0.5 * (size_hint_mm or DEFAULT_SIZE_HINT_MM)
-        refine_pleura(volume, lungs.labels, centre_zyx, pleura_reach(radius))
-        mask = segment_nodule(volume, lungs.labels, centre_zyx, radius)
-        if mask is None or mask.voxel_count == 0:
+        mask = segment_in_lungs(volume, lungs, centre_zyx, radius)
+        if mask is None:
             raise ReviewError("nothing denser than the lung stands out there")
         measurements, location = measure_and_locate(volume, lungs, mask, self.solid_threshold_hu)
         if measurements.mean_diameter_mm < MIN_REPORTED_MM:

@@ -11,7 +11,7 @@ the file and what is wrong with it, for the user to fix.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,6 @@ class Bundle:
     inference: dict[str, Any]
     network: torch.nn.Module
     device: torch.device
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -85,8 +85,14 @@ def _central_component(plane: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(labels == label)
 
 
-def _fill_slices(mask: np.ndarray) -> np.ndarray:
+def fill_slices(mask: np.ndarray) -> np.ndarray:
+    """Holes filled slice by slice (a head is closed in-plane, not always in z)."""
     return np.stack([ndimage.binary_fill_holes(plane) for plane in mask])
+
+
+def mr_head(signal: np.ndarray) -> np.ndarray:
+    """Voxels of an MR image bright enough to be head (a quarter of its 99th percentile)."""
+    return signal > 0.25 * np.percentile(signal, 99)
 
 
 def ct_brain_masks(
@@ -96,7 +102,7 @@ def ct_brain_masks(
     baseline = _smoothed(baseline_hu, settings.baseline_smoothing_voxels)
     bone = baseline > settings.bone_hu
     sealed = np.stack([ndimage.binary_closing(plane, iterations=2) for plane in bone])
-    enclosed = _fill_slices(sealed) & ~sealed
+    enclosed = fill_slices(sealed) & ~sealed
     enclosed = np.stack([ndimage.binary_erosion(plane) for plane in enclosed])
     intracranial = _largest_component(enclosed) if enclosed.any() else enclosed
     vessels = intracranial & (peak_enhancement_hu > settings.vessel_enhancement_hu)
@@ -110,7 +116,7 @@ def mr_brain_masks(
 ) -> BrainMasks:
     """Masks of an MR DSC study (see the module doc)."""
     baseline = _smoothed(baseline_signal, settings.baseline_smoothing_voxels)
-    head = baseline > 0.25 * np.percentile(baseline, 99)
+    head = mr_head(baseline)
     intracranial = np.stack([_central_component(plane) for plane in head])
     median_signal = float(np.median(baseline[intracranial])) if intracranial.any() else 0.0
     csf = intracranial & (baseline > settings.mr_csf_ratio * median_signal)

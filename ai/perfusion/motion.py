@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from ai.perfusion.brain_mask import fill_slices, mr_head
 from workstation.model.progress import CancelToken, Progress, check, no_progress
 from workstation.model.volume import Volume
 
@@ -63,8 +64,7 @@ def _motion_region(reference: np.ndarray, modality: str) -> np.ndarray:
     """
     if modality == "CT":
         return reference > 300.0
-    head = reference > 0.25 * np.percentile(reference, 99)
-    head = np.stack([ndimage.binary_fill_holes(plane) for plane in head])
+    head = fill_slices(mr_head(reference))
     inner = ndimage.binary_erosion(head, structure=np.ones((1, 3, 3), bool), iterations=2)
     return head & ~inner
 

@@ -33,7 +33,13 @@ from ai.perfusion.arterial_input import (
     select_vascular_input,
     with_partial_volume_scale,
 )
-from ai.perfusion.brain_mask import BrainMasks, MaskSettings, ct_brain_masks, mr_brain_masks
+from ai.perfusion.brain_mask import (
+    BrainMasks,
+    MaskSettings,
+    ct_brain_masks,
+    mr_brain_masks,
+    mr_head,
+)
 from ai.perfusion.concentration import (
     TimeGrid,
     baseline_slice,
@@ -181,7 +187,7 @@ def _bolus_baseline(volume: Volume, modality: str) -> slice:
         soft = (first > -100.0) & (first < 150.0)
         change = voxels.max(axis=0).astype(np.float32) - first
     else:
-        soft = first > 0.25 * np.percentile(first, 99)
+        soft = mr_head(first)
         change = (first - voxels.min(axis=0)) / np.maximum(first, 1.0)
     margin = max(1, round(ARRIVAL_EDGE_MARGIN_MM / min(volume.spacing[:2])))
     inner = ndimage.binary_erosion(soft, np.ones((1, 3, 3), bool), iterations=margin)

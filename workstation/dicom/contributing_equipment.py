@@ -16,10 +16,12 @@ from pydicom.sequence import Sequence
 
 from workstation.model.report import Algorithm, local_time
 
+#: The Manufacturer every object Halong writes names.
 MANUFACTURER = "Halong"
 
 
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
+def code_item(value: str, scheme: str, meaning: str) -> Dataset:
+    """A code sequence item (CodeValue, CodingSchemeDesignator, CodeMeaning)."""
     item = Dataset()
     item.CodeValue = value
     item.CodingSchemeDesignator = scheme
@@ -37,7 +39,8 @@ def contributing_equipment_item(
     item.SoftwareVersions = algorithm.version[:64]
     item.ContributionDateTime = local_time(when).strftime("%Y%m%d%H%M%S%z")
     item.ContributionDescription = description[:1024]
-    item.PurposeOfReferenceCodeSequence = Sequence([_code("109102", "DCM", "Processing Equipment")])
+    purpose = code_item("109102", "DCM", "Processing Equipment")
+    item.PurposeOfReferenceCodeSequence = Sequence([purpose])
     return item
 
 

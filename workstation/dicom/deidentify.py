@@ -39,6 +39,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
+from workstation.dicom.contributing_equipment import code_item
+
 METHOD_CODES = (
     ("113100", "DCM", "Basic Application Confidentiality Profile"),
     ("113105", "DCM", "Clean Descriptors Option"),
@@ -118,7 +120,7 @@ class Deidentifier:
         clean.PatientName = pseudonym
         clean.PatientIdentityRemoved = "YES"
         clean.DeidentificationMethod = list(METHOD_TEXT)
-        clean.DeidentificationMethodCodeSequence = Sequence([_code(*c) for c in METHOD_CODES])
+        clean.DeidentificationMethodCodeSequence = Sequence([code_item(*c) for c in METHOD_CODES])
         if "MediaStorageSOPInstanceUID" in clean.get("file_meta", ()):
             meta = clean.file_meta
             meta.MediaStorageSOPInstanceUID = self.new_uid(meta.MediaStorageSOPInstanceUID)
@@ -198,12 +200,6 @@ class _ObjectPass:
 
 def _values(element: DataElement) -> list:
     return list(element.value) if element.VM > 1 else [element.value]
-
-
-def _code(value: str, scheme: str, meaning: str) -> Dataset:
-    item = Dataset()
-    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
-    return item
 
 
 def _identifying_strings(dataset: Dataset) -> list[str]:

@@ -22,7 +22,11 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from workstation.dicom.contributing_equipment import MANUFACTURER, add_contributing_equipment
+from workstation.dicom.contributing_equipment import (
+    MANUFACTURER,
+    add_contributing_equipment,
+    code_item,
+)
 from workstation.model.report import Algorithm, Patient, Study, local_time
 
 PDF_MIME_TYPE = "application/pdf"
@@ -90,9 +94,7 @@ def encapsulated_pdf(
     dataset.AcquisitionDateTime = when.strftime("%Y%m%d%H%M%S%z")
     dataset.BurnedInAnnotation = "YES"
     dataset.DocumentTitle = title[:1024]
-    concept = Dataset()
-    concept.CodeValue, concept.CodingSchemeDesignator, concept.CodeMeaning = REPORT_CONCEPT
-    dataset.ConceptNameCodeSequence = Sequence([concept])
+    dataset.ConceptNameCodeSequence = Sequence([code_item(*REPORT_CONCEPT)])
     dataset.MIMETypeOfEncapsulatedDocument = PDF_MIME_TYPE
     dataset.EncapsulatedDocument = pdf
     dataset.EncapsulatedDocumentLength = len(pdf)

@@ -16,7 +16,8 @@ from pydicom.dataset import Dataset
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
-from workstation.dicom.secondary_capture import MANUFACTURER, DerivedSeries
+from workstation.dicom.contributing_equipment import MANUFACTURER
+from workstation.dicom.secondary_capture import DerivedSeries
 from workstation.model.volume import Volume
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-MANUFACTURER = "Halong"
+from workstation.dicom.contributing_equipment import MANUFACTURER
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
+from workstation.dicom.contributing_equipment import MANUFACTURER
 from workstation.model.report import Algorithm
 from workstation.model.volume import Volume
 
-MANUFACTURER = "Halong"
 MODEL_NAME = "Halong workstation"
 
 

@@ -23,7 +23,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
-from workstation.dicom.segmentation import MANUFACTURER
+from workstation.dicom.contributing_equipment import MANUFACTURER
 from workstation.model.report import Algorithm
 
 EXAM_ASSESSMENT = "Examination assessment"

@@ -184,6 +184,15 @@ class DraftStore:
         session.checkpoint()  # a torn last line must not swallow the next appends
         return session
 
+    def study_uid(self, report_id: str) -> str | None:
+        """The study a draft is of, from its snapshot alone (no replay, nothing written):
+        a draft never changes study, as every change keeps its report id and study."""
+        try:
+            snapshot = json.loads((self._folder(report_id) / SNAPSHOT).read_text(encoding="utf-8"))
+            return str(snapshot["report"]["study"]["study_uid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def report_ids(self) -> list[str]:
         """Drafts waiting to be finished (e.g. to offer after a crash)."""
         if not self.root.is_dir():

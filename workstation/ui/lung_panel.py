@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
@@ -226,16 +226,9 @@ class LungTool(AnalysisTool):
             ("save", "Save Nodules for Report", "Ctrl+Shift+S", self.save_for_report, False),
         )  # fmt: skip
         for key, text, shortcut, slot, checkable in entries:
-            action = QAction(text, self.window)
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.setCheckable(checkable)
-            shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{text.rstrip('…')} ({shown})")
-            action.triggered.connect(lambda _checked=False, slot=slot: slot())
-            self.window.addAction(action)
-            self.window.actions[f"lung_{key}"] = action
-            self.review_actions[key] = action
+            self.review_actions[key] = self.window.add_action(
+                f"lung_{key}", text, shortcut, slot, checkable=checkable
+            )
 
     # --- running -------------------------------------------------------------------
 

@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
 
     # --- construction ------------------------------------------------------------
 
-    def _action(
+    def add_action(
         self,
         key: str,
         text: str,
@@ -207,7 +207,10 @@ class MainWindow(QMainWindow):
         group: QActionGroup | None = None,
         tip: str = "",
         short: str = "",
+        checkable: bool = False,
     ) -> QAction:
+        """A window-wide action with its shortcut shown in menus and tooltips, kept in
+        :attr:`actions` under ``key`` (analysis tools add theirs here too)."""
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -216,8 +219,8 @@ class MainWindow(QMainWindow):
         action.setStatusTip(tip or text.replace("…", ""))
         if short:
             action.setIconText(short)  # what the tools panel's button shows
+        action.setCheckable(checkable or group is not None)
         if group is not None:
-            action.setCheckable(True)
             group.addAction(action)
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)  # shortcuts work while the menu bar is hidden (full screen)
@@ -234,7 +237,7 @@ class MainWindow(QMainWindow):
         shortcut, button text, tooltip) each; triggering one calls ``choose(name)``."""
         group = QActionGroup(self)
         for name, text, shortcut, short, tip in choices:
-            self._action(
+            self.add_action(
                 f"{kind}_{name}",
                 text,
                 shortcut,
@@ -245,7 +248,7 @@ class MainWindow(QMainWindow):
             )
 
     def _build_actions(self) -> None:
-        a = self._action
+        a = self.add_action
         a("import_files", "&Import Files…", "Ctrl+I", self.choose_files_to_import)
         a("import_folder", "Import &Folder…", "Ctrl+Shift+I", self.choose_folder_to_import)
         a("open_selected", "&Open Selected Series", "Ctrl+Return", self.open_selected_series)
@@ -394,20 +397,21 @@ class MainWindow(QMainWindow):
 
         self.stroke = StrokeTool(self)
         self.stroke.bind(
-            self._action("stroke_perfusion", "Stroke &Perfusion…", "Ctrl+Shift+P",
+            self.add_action("stroke_perfusion", "Stroke &Perfusion…", "Ctrl+Shift+P",
                          self.stroke.start, tip="Perfusion maps, core and penumbra, triage")
         )  # fmt: skip
         self.lung = LungTool(self)
         self.lung.bind(
-            self._action("lung_nodules", "&Lung Nodules…", "Ctrl+Shift+L", self.lung.start,
+            self.add_action("lung_nodules", "&Lung Nodules…", "Ctrl+Shift+L", self.lung.start,
                          tip="Find, measure and categorise lung nodules; review each")
         )  # fmt: skip
         self.report = ReportTool(
             self, lambda study: self.stroke.saved_folders(study) + self.lung.saved_folders(study)
         )
         self.report.bind(
-            self._action("report_editor", "&Report…", "Ctrl+R", self.report.open_for_current_study,
-                         tip="Edit, sign and send the report of the open study")
+            self.add_action("report_editor", "&Report…", "Ctrl+R",
+                            self.report.open_for_current_study,
+                            tip="Edit, sign and send the report of the open study")
         )  # fmt: skip
 
     # --- end of analysis panels ----------------------------------------------------

@@ -67,6 +67,8 @@ def package_folder(home: HalongHome, report: Report) -> Path:
 def find_draft(store: DraftStore, study_uid: str) -> DraftSession | None:
     """The open draft of the study, if one waits (e.g. after a crash)."""
     for report_id in store.report_ids():
+        if store.study_uid(report_id) != study_uid:
+            continue  # only the study's own draft is opened (opening one rewrites it)
         try:
             session = store.open(report_id)
         except (DraftError, ValueError, KeyError):

@@ -75,7 +75,9 @@ def test_through_dicom_and_the_command_line(
         ijk = ct_head.volume.world_to_index(np.array(document[key]["voxels_lps_mm"]))
         i, j, k = np.rint(ijk).astype(int).T
         assert np.all(ct_head.vessel_mask[k, j, i]), vessel
-    for path in sorted((out / "dicom").glob("*.dcm")):
+    paths = sorted((out / "dicom").glob("*.dcm"))
+    assert {"summary_sc.dcm", "tmax_pm.dcm"} <= {p.name for p in paths}
+    for path in paths:
         iod = "ParametricMap" if path.stem.endswith("_pm") else "SCImage"
         assert dciodvfy_errors(path, iod) == [], path.name
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pydicom
 import pytest
+from dicom_validation import dciodvfy_errors
 from fpdf import FPDF
 
 from workstation.dicom.encapsulated_pdf import (
@@ -40,13 +39,6 @@ def _dataset(pdf: bytes, **extra):
     )
 
 
-def _dciodvfy_errors(path: Path) -> list[str]:
-    done = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
-    output = done.stdout + done.stderr
-    assert "EncapsulatedPDF" in output  # it recognised the IOD
-    return [line for line in output.splitlines() if line.startswith("Error")]
-
-
 @pytest.mark.parametrize("odd", [True, False], ids=["odd-length", "even-length"])
 def test_pdf_is_byte_identical_after_a_round_trip_through_a_file(tmp_path, odd):
     pdf = _pdf(odd)
@@ -62,7 +54,7 @@ def test_dciodvfy_reports_no_errors(tmp_path):
     algorithms = [Algorithm("halong-lung", "0.3.1"), Algorithm("halong-perfusion", "0.2.0")]
     dataset = _dataset(_pdf(odd=True), algorithms=algorithms, institution="Bệnh viện Hạ Long")
     path = write_dataset(dataset, tmp_path / "report-pdf.dcm")
-    assert _dciodvfy_errors(path) == []
+    assert dciodvfy_errors(path, "EncapsulatedPDF") == []
 
 
 def test_ai_algorithms_are_named_in_the_contributing_equipment(tmp_path):

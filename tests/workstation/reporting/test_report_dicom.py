@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
+from dicom_validation import dciodvfy_errors, dsrdump
 from report_fixtures import (
     PHYSICIAN,
     DemoPki,
@@ -51,20 +51,20 @@ def package(tmp_path_factory, test_pki) -> Path:
     return _package(tmp_path_factory.mktemp("one-accepted"), test_pki, "nodule-1")
 
 
-def _dciodvfy_errors(path: Path) -> list[str]:
-    done = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
-    return [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("Error")]
-
-
-@pytest.mark.parametrize("name", ["report-sr.dcm", "report-seg.dcm", "report-pdf.dcm"])
-def test_dciodvfy_reports_no_errors(package, name):
-    assert _dciodvfy_errors(package / name) == []
+@pytest.mark.parametrize(
+    ("name", "iod"),
+    [
+        ("report-sr.dcm", "Comprehensive3DSR"),
+        ("report-seg.dcm", "Segmentation"),
+        ("report-pdf.dcm", "EncapsulatedPDF"),
+    ],
+)
+def test_dciodvfy_reports_no_errors(package, name, iod):
+    assert dciodvfy_errors(package / name, iod) == []
 
 
 def test_dsrdump_reads_the_verified_sr_with_only_the_accepted_nodule(package):
-    done = subprocess.run(["dsrdump", str(package / "report-sr.dcm")], capture_output=True)
-    assert done.returncode == 0, done.stderr
-    text = done.stdout.decode("utf-8", "replace")
+    text = dsrdump(package / "report-sr.dcm")
     assert "Comprehensive 3D SR" in text and "VERIFIED" in text
     assert "Nodule 1" in text and "Nodule 2" not in text
     assert "523.6" in text and "77.7" not in text

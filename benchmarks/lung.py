@@ -53,7 +53,8 @@ def time_full_scan(device: str | None) -> dict:
     from ai.lung.pipeline import LungRequest, analyse_chest_ct
     from ai.phantoms import make_chest_ct
     from workstation.dicom.image_writer import SeriesInfo, write_volume
-    from workstation.lung_outputs import load_ct, write_lung_outputs
+    from workstation.dicom.series_input import load_series, request_for_path
+    from workstation.lung.outputs import write_lung_outputs
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "ct"
@@ -67,11 +68,11 @@ def time_full_scan(device: str | None) -> dict:
         baseline = time.perf_counter() - started
 
         started = time.perf_counter()
-        ct = load_ct([folder])
+        ct = load_series(request_for_path(folder), Path(scratch) / "no-database.sqlite")
         loaded = time.perf_counter() - started
         result = analyse_chest_ct(LungRequest(ct.volume, device=device))
         result.timings_s = {"load": loaded, **result.timings_s}
-        write_lung_outputs(result, ct, Path(scratch) / "out")
+        write_lung_outputs(result, ct, Path(scratch) / "out", b"benchmark")
     timings = result.timings_s
     return {
         "shape_zyx": list(TIMING_SHAPE),

@@ -110,8 +110,9 @@ def _deconvolution_comparison(study, result) -> tuple[float, float, int]:
 
 def run_benchmark(slices: int, frames: int) -> None:
     from ai.perfusion import PerfusionRequest, run_perfusion
-    from workstation.perfusion_input import load_perfusion_study
-    from workstation.perfusion_outputs import write_outputs
+    from workstation.dicom.series_input import load_series, request_for_path
+    from workstation.perfusion.inputs import choose_perfusion_series
+    from workstation.perfusion.outputs import save_outputs
 
     print(_machine())
     with tempfile.TemporaryDirectory(prefix="halong-perfusion-bench-") as tmp:
@@ -120,11 +121,11 @@ def run_benchmark(slices: int, frames: int) -> None:
         truth_ml = _write_study(folder, slices, frames)
         files = len(list(folder.iterdir()))
         start = time.perf_counter()
-        study = load_perfusion_study(folder)
+        study = choose_perfusion_series(load_series(request_for_path(folder), Path(tmp) / "none"))
         loaded = time.perf_counter()
         result = run_perfusion(PerfusionRequest(study.volume))
         analysed = time.perf_counter()
-        write_outputs(result, study.volume, out, study.source)
+        save_outputs(result, study.loaded, out, b"benchmark")
         total = time.perf_counter() - start
         print(f"\n{files} files, volume {study.volume.voxels.shape} {study.volume.voxels.dtype}")
         print(f"{'stage':<16}{'seconds':>9}")

@@ -38,14 +38,16 @@ WARNING = """\
 VALIDITY = dt.timedelta(days=3 * 365)
 
 
-def _name(common_name: str, organisation: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
+def _name(common_name: str, organisation: str, licence: str = "") -> x509.Name:
+    """The subject; a physician's practising licence number goes in its serialNumber."""
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ]
+    if licence:
+        attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, licence))
+    return x509.Name(attributes)
 
 
 def _key() -> rsa.RSAPrivateKey:
@@ -88,13 +90,17 @@ def make_ca(now: dt.datetime) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
 
 
 def make_physician(
-    ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, physician: str, now: dt.datetime
+    ca_key: rsa.RSAPrivateKey,
+    ca_cert: x509.Certificate,
+    physician: str,
+    now: dt.datetime,
+    licence: str = "",
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """A document-signing certificate: digital signature + non-repudiation."""
     key = _key()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(physician, "Halong test hospital"))
+        .subject_name(_name(physician, "Halong test hospital", licence))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -115,12 +121,14 @@ def make_physician(
     return key, cert
 
 
-def write_test_pki(out: Path, physician: str, passphrase: bytes) -> dict[str, Path]:
+def write_test_pki(
+    out: Path, physician: str, passphrase: bytes, licence: str = ""
+) -> dict[str, Path]:
     """Write ca.pem, physician.p12 and physician.pem into ``out``; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key, ca_cert = make_ca(now)
-    key, cert = make_physician(ca_key, ca_cert, physician, now)
+    key, cert = make_physician(ca_key, ca_cert, physician, now, licence)
     p12 = pkcs12.serialize_key_and_certificates(
         name=physician.encode("utf-8"),
         key=key,
@@ -150,11 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     parser.add_argument("--name", default="BS. Nguyễn Văn An (TEST)", help="physician's name")
+    parser.add_argument(
+        "--licence", default="", metavar="NUMBER", help="practising licence number (serialNumber)"
+    )
     parser.add_argument("--passphrase-file", type=Path, metavar="FILE")
     args = parser.parse_args(argv)
     print(WARNING, file=sys.stderr)
     passphrase = _passphrase(args.passphrase_file)
-    paths = write_test_pki(args.out, args.name, passphrase)
+    paths = write_test_pki(args.out, args.name, passphrase, args.licence)
     for label, path in paths.items():
         print(f"{label}: {path}")
     print(WARNING, file=sys.stderr)

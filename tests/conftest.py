@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.studies import WrittenSeries, write_two_patients
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The real chest CT beside the project (TCIA Lung-PET-CT-Dx, CC BY 4.0); never copied in.
@@ -120,6 +121,27 @@ def known_series(tmp_path: Path) -> tuple[Path, tuple[KnownSeries, ...]]:
         volume = Volume(voxels, spacing=series.spacing, origin=(-20.0, 10.0, 5.0), modality="CT")
         write_volume(volume, folder / f"series-{index}", series.info)
     return folder, known
+
+
+@pytest.fixture(scope="session")
+def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, WrittenSeries]:
+    """Two patients on disk: a chest CT and a brain MR (see support.studies)."""
+    return write_two_patients(tmp_path_factory.mktemp("studies"))
+
+
+@pytest.fixture
+def imported(halong_home: Path, studies: dict[str, WrittenSeries]) -> dict[str, WrittenSeries]:
+    """The studies indexed into the temp home's database."""
+    from workstation.dicom.database import Database
+    from workstation.dicom.importer import ImportRequest, import_paths
+    from workstation.home import resolve_home
+
+    home = resolve_home()
+    with Database.open(home.database_path) as db:
+        folders = [series.folder for series in studies.values()]
+        report = import_paths(db, ImportRequest(folders, home.store))
+    assert report.imported == sum(s.shape[0] for s in studies.values())
+    return studies
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,15 @@
 """Text and rulers drawn over a slice: orientation letters, corner text, scale bar.
 
 They live in display coordinates (pixels), so they keep their size whatever the
-zoom; the slice view refreshes them before every render from its camera.
+zoom; the slice view refreshes them before every render from its camera and size.
+The upper-left text (patient, series) gives way to the others: its long lines are
+elided so the orientation letter and the view label beside it stay readable.
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
@@ -18,11 +21,24 @@ from vtkmodules.vtkRenderingCore import (
     vtkTextActor,
 )
 
+from viewers.text_style import elide, text_width, use_unicode_font
+
 #: vtkCornerAnnotation slots.
 CORNERS = {"lower_left": 0, "lower_right": 1, "upper_left": 2, "upper_right": 3}
 EDGES = {"bottom": 4, "right": 5, "left": 6, "top": 7}
+SLOTS = {**CORNERS, **EDGES}
 
 TEXT_COLOUR = (0.95, 0.85, 0.3)
+MIN_FONT_SIZE, MAX_FONT_SIZE = 9, 15
+#: vtkCornerAnnotation draws its texts this far from the viewport's border.
+MARGIN_PX = 5
+#: Clear space between the elided title and the texts beside it.
+GAP_PX = 8
+
+
+def corner_font_size(width: int, height: int) -> int:
+    """Corner text size for a view of this many pixels: smaller in small views."""
+    return min(MAX_FONT_SIZE, max(MIN_FONT_SIZE, min(width, height) // 20))
 
 
 def scale_bar_length_mm(mm_per_pixel: float, max_pixels: float) -> float:
@@ -44,10 +60,13 @@ class SliceAnnotations:
 
     def __init__(self) -> None:
         self.corner = vtkCornerAnnotation()
-        self.corner.SetMaximumFontSize(15)
-        self.corner.SetMinimumFontSize(9)
-        self.corner.SetLinearFontScaleFactor(2)
-        self.corner.SetNonlinearFontScaleFactor(1)
+        self.corner.SetMaximumFontSize(MAX_FONT_SIZE)
+        self.corner.SetMinimumFontSize(MIN_FONT_SIZE)
+        # VTK sizes the text as linear * (size fitted to the texts) ** nonlinear; exponent 0
+        # leaves just the linear factor, set by layout(), so the title is elided for that size
+        self.corner.SetNonlinearFontScaleFactor(0)
+        self.corner.SetLinearFontScaleFactor(MAX_FONT_SIZE)
+        use_unicode_font(self.corner.GetTextProperty())
         self.corner.GetTextProperty().SetColor(TEXT_COLOUR)
         self.corner.GetTextProperty().ShadowOn()  # legible over bright anatomy
         self._bar_points = vtkPoints()
@@ -64,11 +83,13 @@ class SliceAnnotations:
         self.scale_bar.GetProperty().SetColor(TEXT_COLOUR)
         self.scale_bar.GetProperty().SetLineWidth(2)
         self.scale_text = vtkTextActor()
+        use_unicode_font(self.scale_text.GetTextProperty())
         self.scale_text.GetTextProperty().SetColor(TEXT_COLOUR)
         self.scale_text.GetTextProperty().SetFontSize(11)
         self.scale_text.GetTextProperty().SetJustificationToCentered()
         self.scale_text.GetTextProperty().ShadowOn()
         self.scale_length_mm = 0.0
+        self._texts: dict[str, str] = {}
 
     def add_to(self, renderer: vtkRenderer) -> None:
         for actor in (self.corner, self.scale_bar, self.scale_text):
@@ -79,15 +100,39 @@ class SliceAnnotations:
             actor.SetVisibility(visible)
 
     def set_edges(self, labels: dict[str, str]) -> None:
-        for edge, slot in EDGES.items():
-            self.corner.SetText(slot, labels.get(edge, ""))
+        for edge in EDGES:
+            self._texts[edge] = labels.get(edge, "")
 
     def set_corner(self, corner: str, text: str) -> None:
-        self.corner.SetText(CORNERS[corner], text)
+        """Text for a corner, drawn from the next :meth:`layout`."""
+        if corner not in CORNERS:
+            raise KeyError(corner)
+        # composed letters: the font has "ễ" as one glyph, VTK does not stack combining marks
+        self._texts[corner] = unicodedata.normalize("NFC", text)
 
     def text(self, slot: str) -> str:
-        """Text at a corner (``"upper_left"``...) or an edge (``"left"``...)."""
-        return self.corner.GetText(CORNERS.get(slot, EDGES.get(slot, -1))) or ""
+        """Text given for a corner (``"upper_left"``...) or an edge (``"left"``...)."""
+        return self._texts.get(slot, "")
+
+    def shown_text(self, slot: str) -> str:
+        """Text as drawn at the last layout (the upper-left one may be elided)."""
+        return self.corner.GetText(SLOTS[slot]) or ""
+
+    def layout(self, width: int, height: int) -> None:
+        """Size the texts for a ``width`` x ``height`` pixel view and elide the title to fit."""
+        size = corner_font_size(width, height)
+        self.corner.SetLinearFontScaleFactor(size)
+        room = self._title_room(size, width)
+        for slot, index in SLOTS.items():
+            text = self.text(slot)
+            self.corner.SetText(index, elide(text, size, room) if slot == "upper_left" else text)
+
+    def _title_room(self, size: int, width: int) -> float:
+        """Pixels left for the upper-left lines before the top letter and the upper-right text."""
+        top_letter = text_width(self.text("top"), size)
+        upper_right = max(text_width(line, size) for line in self.text("upper_right").split("\n"))
+        right_end = min((width - top_letter) / 2, width - MARGIN_PX - upper_right)
+        return right_end - GAP_PX - MARGIN_PX
 
     def update_scale_bar(self, mm_per_pixel: float, width: int, height: int) -> None:
         """A bar of a round length in mm, centred near the bottom edge."""

@@ -14,6 +14,7 @@ from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkTextActor
 
+from viewers.text_style import use_unicode_font
 from workstation.model.measurements import Measurement, MeasurementKind, describe, ellipse_outline
 
 #: Scene depth above the image, in mm (in front of overlays).
@@ -101,6 +102,7 @@ class MeasurementLayer:
         )
         while len(self._texts) < len(drawings):
             text = vtkTextActor()
+            use_unicode_font(text.GetTextProperty())
             text.GetTextProperty().SetColor(COLOUR)
             text.GetTextProperty().SetFontSize(12)
             text.GetTextProperty().ShadowOn()  # legible over bright anatomy

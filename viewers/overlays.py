@@ -19,6 +19,7 @@ from vtkmodules.vtkRenderingCore import vtkImageActor
 
 from viewers.colormaps import lookup_table
 from viewers.reslice import PlaneReslicer, SliceGrid
+from viewers.text_style import use_unicode_font
 
 Colour = tuple[float, float, float]
 
@@ -122,6 +123,9 @@ class ParametricOverlay:
         self.actor.VisibilityOff()
         self.legend = vtkScalarBarActor()
         self.legend.SetNumberOfLabels(5)
+        # both legend texts are bold by default: they get the bold face
+        use_unicode_font(self.legend.GetTitleTextProperty())
+        use_unicode_font(self.legend.GetLabelTextProperty())
         self.legend.SetMaximumWidthInPixels(70)
         self.legend.SetMaximumHeightInPixels(260)
         # right side, between the edge's orientation letter and the W/L corner text

@@ -739,6 +739,7 @@ class SliceView(QWidget):
             return
         self.annotations.set_edges(self.orientation_labels())
         width, height = self._render_window.GetSize()
+        self.annotations.layout(width, height)
         mm_per_pixel = 2 * self.camera_scale / height if height > 0 else 0.0
         self.annotations.update_scale_bar(mm_per_pixel, width, height)
 

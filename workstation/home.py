@@ -1,12 +1,14 @@
-"""Where Halong keeps its own data: the database and the store of copied files.
+"""Where Halong keeps its own data: every folder under the data folder, named once here.
 
 One folder, ``$HALONG_HOME`` or the platform's user data folder, so a test or a
 second installation can point everything elsewhere with one variable or ``--home``.
+No other module joins a name onto the data folder.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,57 @@ class HalongHome:
     def audit(self) -> Path:
         """The append-only audit trail (``audit-YYYY-MM.log``)."""
         return self.root / "audit"
+
+    @property
+    def drafts(self) -> Path:
+        """Autosaved report drafts, one folder each."""
+        return self.root / "drafts"
+
+    @property
+    def reports(self) -> Path:
+        """Signed report packages, one read-only folder per version."""
+        return self.root / "reports"
+
+    @property
+    def results(self) -> Path:
+        """Analysis results saved from the window, under ``results/<study>/``."""
+        return self.root / "results"
+
+    @property
+    def measurements(self) -> Path:
+        """The reader's measurements, one file per study."""
+        return self.root / "measurements"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def study_results(self, study_key: str) -> Path:
+        """Where the window saves the results of one study (and keeps review journals)."""
+        return self.results / study_key
+
+    def result_seal_key(self) -> bytes:
+        """This installation's secret for sealing result manifests (made on first use).
+
+        A result whose manifest was not sealed with it was not written by this Halong,
+        or was changed since: the report gate refuses it. Readable by its owner only.
+        """
+        path = self.root / "keys" / "result-seal.key"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            draft = path.with_name(f".{path.name}.{os.getpid()}")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:  # appears whole or not at all; a second Halong's key wins if it was first
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return path.read_bytes()
 
 
 def resolve_home(override: str | os.PathLike[str] | None = None) -> HalongHome:

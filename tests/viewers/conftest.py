@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from viewer_support import chest_phantom
+from support.viewer_phantoms import chest_phantom
 
 from workstation.model.volume import Volume
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from viewer_support import BODY, LEFT_MARKER_BOX, chest_phantom, region_mean
+from support.viewer_phantoms import BODY, LEFT_MARKER_BOX, chest_phantom, region_mean
 
 from viewers.mpr_viewer import MprViewer
 from viewers.slice_view import SliceView

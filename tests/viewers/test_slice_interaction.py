@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-from viewer_support import LOW
+from support.viewer_phantoms import LOW
 
 from workstation.model.measurements import MeasurementKind
 from workstation.model.presets import WINDOW_PRESETS

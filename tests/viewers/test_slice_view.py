@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from viewer_support import (
+from support.viewer_phantoms import (
     ANTERIOR_MARKER_BOX,
     BODY,
     LEFT_MARKER_BOX,

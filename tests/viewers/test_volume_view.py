@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from viewer_support import MARKER, centred_volume, chest_phantom, paint
+from support.viewer_phantoms import MARKER, centred_volume, chest_phantom, paint
 
 from viewers.volume_view import VolumeView, is_software_opengl
 from workstation.model.presets import VOLUME_PRESETS

@@ -9,8 +9,8 @@ from pathlib import Path
 import highdicom as hd
 import numpy as np
 import pytest
-from dicom_validation import dciodvfy_errors, dsrdump
 from pydicom.sr.codedict import codes
+from support.dicom_validation import dciodvfy_errors, dsrdump
 
 from ai.phantoms import NoduleSpec, make_chest_ct
 from workstation.dicom.image_writer import SeriesInfo, write_volume
@@ -224,13 +224,15 @@ def _one_error_line(result) -> str:
 
 
 def test_bad_input_gives_one_clear_line(halong, tmp_path, studies):
-    assert "neither a folder" in _one_error_line(
+    assert "nothing does not exist" in _one_error_line(
         halong("lung", tmp_path / "nothing", "--out", tmp_path / "o")
     )
     junk = tmp_path / "junk"
     junk.mkdir()
     (junk / "notes.txt").write_text("not DICOM")
-    assert "no image series" in _one_error_line(halong("lung", junk, "--out", tmp_path / "o"))
+    assert "notes.txt: not a DICOM file" in _one_error_line(
+        halong("lung", junk, "--out", tmp_path / "o")
+    )
     assert "no series with UID" in _one_error_line(
         halong("lung", "1.2.3.4", "--out", tmp_path / "o")
     )

@@ -9,14 +9,15 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
-from dicom_validation import dciodvfy_errors
+from support.dicom_validation import dciodvfy_errors
 
 from ai.perfusion.result import JSON_KEYS
 from ai.phantoms import make_adc_head, make_ctp_head, make_mr_dsc_head
 from workstation.dicom.image_writer import SeriesInfo
+from workstation.dicom.series_input import load_series, request_for_path
 from workstation.model.conversions import save_nifti
-from workstation.perfusion_input import load_perfusion_study
-from workstation.perfusion_phantoms import write_adc_phantom, write_perfusion_phantom
+from workstation.perfusion.inputs import source_study
+from workstation.perfusion.phantoms import write_adc_phantom, write_perfusion_phantom
 
 OUTPUT_NIFTI = ("cbf", "cbv", "mtt", "tmax", "ttp", "core", "hypoperfusion")
 
@@ -51,7 +52,9 @@ def test_nifti_input_writes_every_output_with_a_consistent_made_up_identity(
         assert np.allclose(image.affine, nib.load(path).affine)
     assert (tmp_path / "a" / "summary.png").stat().st_size > 10_000
     written = pydicom.dcmread(tmp_path / "a" / "dicom" / "summary_sc.dcm")
-    again = load_perfusion_study(path, 1.6).source.reference  # what a second run would use
+    again = source_study(
+        load_series(request_for_path(path), tmp_path / "none.sqlite", frame_interval_s=1.6)
+    ).reference  # what a second run would use
     assert written.PatientID == again.PatientID and written.PatientID.startswith("NIFTI-")
     assert written.StudyInstanceUID == again.StudyInstanceUID
     assert "made up" in written.DerivationDescription

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from reporting.report_fixtures import (
+from support.report_fixtures import (
+    FINDINGS,
+    LICENCE,
     PASSPHRASE,
     PHYSICIAN,
     make_test_pki,
@@ -36,7 +38,7 @@ def _report(halong, study, out: Path, *extra):
     lung, perfusion, pki = study
     return halong(
         "report", lung, perfusion, "--signer", pki.p12, "--passphrase-file",
-        pki.passphrase_file, "--out", out, *extra,
+        pki.passphrase_file, "--out", out, "--findings", FINDINGS, *extra,
     )  # fmt: skip
 
 
@@ -44,7 +46,7 @@ def test_report_writes_signed_outputs_with_only_the_accepted_findings(
     halong, study, tmp_path, halong_home
 ):
     out = tmp_path / "out"
-    done = _report(halong, study, out, "--accept", "nodule-1,perfusion", "--physician-id", "CC-9")
+    done = _report(halong, study, out, "--accept", "nodule-1,perfusion", "--physician-id", LICENCE)
     assert done.status == 0, done.err
     assert "nodule-1, perfusion" in done.out
     pdf = (out / "report.pdf").read_bytes()
@@ -144,7 +146,7 @@ def test_wrong_passphrase(halong, study, tmp_path):
     lung, perfusion, pki = study
     done = halong(
         "report", lung, perfusion, "--signer", pki.p12, "--passphrase-file", wrong,
-        "--out", tmp_path / "out", "--accept", "all",
+        "--out", tmp_path / "out", "--accept", "all", "--findings", FINDINGS,
     )  # fmt: skip
     assert done.status == 2 and "wrong passphrase" in done.err and "nope" not in done.err
 

@@ -90,8 +90,8 @@ def _rgb(image) -> np.ndarray:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("/no/such/folder",), "is neither a file, a folder, nor the UID of a series"),
-        (("1.2.826.0.1.999",), "is neither a file, a folder, nor the UID of a series"),
+        (("/no/such/folder",), "/no/such/folder does not exist"),
+        (("1.2.826.0.1.999",), "no series with UID 1.2.826.0.1.999"),
         ((".", "--size", "big"), "expected WIDTHxHEIGHT"),
         ((".", "--screenshot", "out.jpg"), "the screenshot is written as PNG"),
         ((".", "--screenshot", "/no/such/folder/out.png"), "folder for the screenshot"),

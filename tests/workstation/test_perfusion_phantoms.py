@@ -13,7 +13,7 @@ from ai.phantoms import make_ctp_head, make_perfusion_grid
 from workstation.dicom.loader import load_paths
 from workstation.model.conversions import load_nifti
 from workstation.model.progress import Cancelled, CancelToken
-from workstation.perfusion_phantoms import write_perfusion_phantom
+from workstation.perfusion.phantoms import write_perfusion_phantom
 
 
 @pytest.mark.parametrize("modality", ["CT", "MR"])

@@ -6,8 +6,9 @@ import argparse
 import json
 from dataclasses import asdict
 
-from workstation.commands.console import dicom_date, format_table
+from workstation.commands.console import format_table
 from workstation.home import resolve_home
+from workstation.model.dates import dicom_date
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -80,10 +80,3 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in cells
     )
-
-
-def dicom_date(value: str) -> str:
-    """``20240131`` as ``2024-01-31``; anything else unchanged."""
-    if len(value) == 8 and value.isdigit():
-        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
-    return value

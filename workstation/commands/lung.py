@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -11,7 +10,8 @@ from pathlib import Path
 from workstation.commands.console import ProgressLine, cancel_on_interrupt
 from workstation.home import resolve_home
 
-_UID = re.compile(r"[0-9]+(\.[0-9]+)+")
+#: Patient risk groups of the Fleischner 2017 guideline.
+RISKS = ("low", "high")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "input", metavar="INPUT", help="DICOM folder of one CT series, or series UID"
+        "input", metavar="INPUT", help="DICOM folder or NIfTI file of one CT series, or series UID"
     )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument(
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--risk",
-        choices=("low", "high"),
+        choices=RISKS,
         default="low",
         help="patient risk for the Fleischner 2017 recommendation (default: low)",
     )
@@ -57,72 +57,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """0 when the files are written; 2 with one line on stderr when the input is unusable."""
-    from ai.lung.pipeline import LungInputError, LungRequest, analyse_chest_ct
+    from ai.lung.pipeline import LungInputError
     from ai.models.bundle import BundleError
     from ai.models.device import DeviceError
     from workstation.dicom.database import DatabaseError
-    from workstation.lung_outputs import SeriesInputError, write_lung_outputs
+    from workstation.dicom.series_input import SeriesInputError, load_series, resolve_input
+    from workstation.lung.analysis import LungSettings, analyse
+    from workstation.lung.outputs import write_lung_outputs
     from workstation.model.progress import CancelToken
 
+    home = resolve_home(args.home)
+    database = home.database_path
     token = CancelToken()
     try:
+        request = resolve_input(args.input, database)
+        prior = resolve_input(args.prior, database) if args.prior else None
+        settings = LungSettings(
+            risk=args.risk,
+            solid_threshold_hu=args.solid_threshold,
+            prior=prior,
+            bundle_dir=args.bundle,
+            device=args.device,
+        )
         with cancel_on_interrupt(token), ProgressLine() as progress:
             started = time.perf_counter()
-            current = _load(args.input, args.home, progress, token)
-            prior = _load(args.prior, args.home, progress, token) if args.prior else None
-            loaded = time.perf_counter() - started
-            request = LungRequest(
-                volume=current.volume,
-                prior=prior.volume if prior else None,
-                bundle_dir=args.bundle,
-                risk=args.risk,
-                solid_threshold_hu=args.solid_threshold,
-                device=args.device,
-            )
-            result = analyse_chest_ct(request, progress, token)
-            result.timings_s = {"load": loaded, **result.timings_s}
-            written = write_lung_outputs(result, current, args.out)
-    except (
-        LungInputError,
-        BundleError,
-        DeviceError,
-        DatabaseError,
-        SeriesInputError,
-        _InputError,
-    ) as error:
+            loaded = load_series(request, database, progress, token)
+            loading = time.perf_counter() - started
+            result = analyse(loaded, settings, database, progress, token)
+            result.timings_s = {"load": loading, **result.timings_s}
+            written = write_lung_outputs(result, loaded, args.out, home.result_seal_key())
+    except (LungInputError, BundleError, DeviceError, DatabaseError, SeriesInputError) as error:
         print(f"halong lung: error: {error}", file=sys.stderr)
         return 2
     _summarise(result, written)
     return 0
-
-
-class _InputError(Exception):
-    """INPUT names neither a folder or file nor a series in the database."""
-
-
-def _load(text: str, home: str | None, progress, cancel):
-    from workstation.lung_outputs import load_ct
-
-    path = Path(text).expanduser()
-    if path.exists():
-        return load_ct([path], label=str(path), progress=progress, cancel=cancel)
-    if _UID.fullmatch(text):
-        from workstation.dicom.database import Database
-
-        database = resolve_home(home).database_path
-        if database.exists():
-            with Database.open(database) as db:
-                instances = db.instances(text)
-            if instances:
-                return load_ct(
-                    [i.path for i in instances],
-                    series_uid=text,
-                    label=f"series {text}",
-                    progress=progress,
-                    cancel=cancel,
-                )
-        raise _InputError(f"no series with UID {text} in the database {database}")
-    raise _InputError(f"{text} is neither a folder or file nor the UID of a series in the database")
 
 
 def _summarise(result, written: dict[str, Path]) -> None:

@@ -16,11 +16,11 @@ from workstation.cli import EXIT_INTERRUPTED
 from workstation.commands.console import (
     ProgressLine,
     cancel_on_interrupt,
-    dicom_date,
     format_table,
 )
 from workstation.commands.net_options import add_calling_aet, add_http_auth, http_endpoint
 from workstation.home import resolve_home
+from workstation.model.dates import dicom_date
 
 if TYPE_CHECKING:
     from workstation.net.retrieve import StudySource

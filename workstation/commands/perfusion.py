@@ -40,9 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "(Secondary Captures and Parametric Maps) into --out. Results are AI-generated."
         ),
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="DICOM folder or 4D NIfTI")
+    parser.add_argument(
+        "input", metavar="INPUT", help="DICOM folder, 4D NIfTI, or the UID of an indexed series"
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--adc", type=Path, metavar="ADC_INPUT", help="ADC map (DICOM or NIfTI)")
+    parser.add_argument(
+        "--adc", metavar="ADC_INPUT", help="ADC map (DICOM folder, NIfTI or series UID)"
+    )
     parser.add_argument("--age", type=_positive, metavar="N", help="age in years")
     parser.add_argument("--nihss", type=int, metavar="N", help="NIHSS score")
     parser.add_argument(
@@ -65,32 +69,42 @@ class _Stages:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 on success, 2 for input that cannot be analysed, 130 on Ctrl-C."""
-    from ai.perfusion import ClinicalInputs, PerfusionInputError, PerfusionRequest, run_perfusion
+    from ai.perfusion import ClinicalInputs, PerfusionInputError
+    from workstation.dicom.series_input import SeriesInputError, load_series, resolve_input
+    from workstation.home import resolve_home
     from workstation.model.progress import Cancelled, CancelToken
-    from workstation.perfusion_input import InputError, load_adc, load_perfusion_study
-    from workstation.perfusion_outputs import write_outputs
+    from workstation.perfusion.analysis import PerfusionOptions, analyse
+    from workstation.perfusion.inputs import choose_adc_map, choose_perfusion_series
+    from workstation.perfusion.outputs import save_outputs
 
     if args.nihss is not None and not 0 <= args.nihss <= 42:
         print(f"halong perfusion: error: NIHSS must be 0-42, got {args.nihss}", file=sys.stderr)
         return EXIT_ERROR
+    home = resolve_home(args.home)
+    database = home.database_path
     token = CancelToken()
     stages = _Stages()
     try:
         with cancel_on_interrupt(token):
             with ProgressLine() as progress:
-                study = load_perfusion_study(args.input, args.dt, progress, token)
-                adc = load_adc(args.adc, progress, token) if args.adc else None
-            request = PerfusionRequest(
-                volume=study.volume,
-                adc=adc,
+                request = resolve_input(str(args.input), database)
+                loaded = load_series(request, database, progress, token, frame_interval_s=args.dt)
+                study = choose_perfusion_series(loaded, args.dt)
+                adc = None
+                if args.adc:
+                    adc_request = resolve_input(str(args.adc), database)
+                    adc = choose_adc_map(load_series(adc_request, database, progress, token))
+            options = PerfusionOptions(
                 clinical=ClinicalInputs(args.age, args.nihss, args.onset_hours),
+                adc=adc,
                 aif_lps_mm=args.aif,
                 vof_lps_mm=args.vof,
             )
-            result = run_perfusion(request, stages, token)
+            result = analyse(study.volume, options, stages, token)
             result.qc.notes[:0] = study.notes
-            written = write_outputs(result, study.volume, args.out, study.source, stages, token)
-    except (InputError, PerfusionInputError) as error:
+            seal = home.result_seal_key()
+            written = save_outputs(result, study.loaded, args.out, seal, stages, token)
+    except (SeriesInputError, PerfusionInputError) as error:
         print(f"halong perfusion: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except Cancelled:

@@ -52,9 +52,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--list-findings", action="store_true", help="only list the AI findings and their ids"
     )
     parser.add_argument(
-        "--physician", metavar="NAME", help="reading physician (default: the certificate's name)"
+        "--physician",
+        metavar="NAME",
+        help="reading physician: always the certificate's holder; a different name is refused",
     )
-    parser.add_argument("--physician-id", default="", metavar="ID", help="practising licence no.")
+    parser.add_argument(
+        "--physician-id",
+        default="",
+        metavar="ID",
+        help="practising licence no.: taken from the certificate; a different one is refused",
+    )
     parser.add_argument("--language", choices=("vi", "en"), default="vi")
     parser.add_argument("--institution", default="", metavar="NAME", help="hospital name")
     parser.add_argument("--indication", metavar="TEXT", help="clinical indication")
@@ -64,26 +71,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--icd10",
         action="append",
         default=[],
-        metavar="CODE[=TEXT]",
-        help="ICD-10 (WHO) diagnosis; repeatable (default: the template's codes)",
+        metavar="'CODE [TEXT]'",
+        help="ICD-10 (WHO) diagnosis, code then description as in the report panel; "
+        "repeatable (default: the codes the accepted findings suggest)",
     )
     parser.add_argument(
         "--timestamp-url", metavar="URL", help="RFC 3161 timestamp server: PAdES B-T"
     )
     parser.set_defaults(handler=run)
-
-
-def _icd10_codes(values: list[str], template_id: str, language: str):
-    from workstation.model.report import Icd10Code
-    from workstation.reporting.templates import load_template
-
-    known = {c.code: c for c in load_template(template_id, language).icd10_suggestions}
-    codes = []
-    for value in values:
-        code, _, display = value.partition("=")
-        code = code.strip().upper()
-        codes.append(Icd10Code(code, display.strip() or getattr(known.get(code), "display", code)))
-    return codes
 
 
 def _list_findings(report) -> int:
@@ -95,78 +90,81 @@ def _list_findings(report) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """0 when the report is signed; 2, with one line saying why, when it is refused."""
     from workstation.home import resolve_home
-    from workstation.model.report import Physician
-    from workstation.net.audit import AuditTrail
-    from workstation.reporting.drafting import prefill_conclusion
-    from workstation.reporting.package import (
-        FILES,
+    from workstation.model.report import ReportLockedError, ReportRuleError
+    from workstation.reporting.drafts import DraftError
+    from workstation.reporting.gate import GateError, signing_physician
+    from workstation.reporting.package import PackageError
+    from workstation.reporting.report_dicom import ReportDicomError
+    from workstation.reporting.results import ResultError
+    from workstation.reporting.signing import SigningError, load_signer, read_passphrase
+    from workstation.reporting.templates import TemplateError
+    from workstation.reporting.workflow import (
+        SignRequest,
+        amendment,
         apply_acceptance,
-        draft_from_results,
-        key_images_for,
-        previous_version,
-        sign_report,
-        write_package,
+        known_icd10,
+        new_report,
+        parse_icd10,
+        sign,
     )
-    from workstation.reporting.signing import load_signer, read_passphrase
 
-    home = resolve_home(args.home)
     if not (args.result_dirs or args.amend):
         print("halong report: give RESULT_DIR... (or --amend REPORT_DIR)", file=sys.stderr)
         return 2
-    draft, results = None, []
-    if args.result_dirs:  # with --amend: only for the SR/SEG and the key images
-        draft, results = draft_from_results(
-            args.result_dirs,
-            language=args.language,
-            institution=args.institution,
-            database_path=home.database_path,
+    home = resolve_home(args.home)
+    refusals = (
+        GateError, ReportRuleError, ReportLockedError, ResultError, PackageError,
+        ReportDicomError, SigningError, TemplateError, DraftError, ValueError,
+    )  # fmt: skip
+    try:
+        result_dirs = list(args.result_dirs)
+        if args.amend:
+            needed = ("signer", "out", "reason")
+        else:
+            draft, _ = new_report(
+                result_dirs, home, language=args.language, institution=args.institution
+            )
+            if args.list_findings:
+                return _list_findings(draft)
+            needed = ("signer", "out", "accept")
+        missing = [name for name in needed if getattr(args, name) is None]
+        if missing:
+            options = ", ".join(f"--{name}" for name in missing)
+            print(f"halong report: {options} required", file=sys.stderr)
+            return 2
+        signer = load_signer(args.signer, read_passphrase(args.passphrase_file))
+        physician = signing_physician(signer, args.physician or "", args.physician_id)
+        if args.amend:
+            draft, recorded = amendment(args.amend, args.reason)
+            result_dirs = result_dirs or recorded
+        else:
+            draft = apply_acceptance(draft, args.accept, physician.name)
+        edits = {
+            "indication": args.indication,
+            "findings_text": args.findings,
+            "impression": args.impression,
+        }
+        if args.icd10:
+            edits["icd10"] = parse_icd10(args.icd10, known_icd10(draft))
+        draft = draft.edit(**{key: value for key, value in edits.items() if value is not None})
+        request = SignRequest(
+            typed_physician=args.physician or "",
+            typed_physician_id=args.physician_id,
+            timestamp_url=args.timestamp_url,
+            out_dir=args.out,
+            amends=args.amend,
         )
-        if args.list_findings:
-            return _list_findings(draft)
-    needed = ("signer", "out", "reason") if args.amend else ("signer", "out", "accept")
-    missing = [name for name in needed if getattr(args, name) is None]
-    if missing:
-        options = ", ".join(f"--{name}" for name in missing)
-        print(f"halong report: {options} required", file=sys.stderr)
+        package = sign(draft, result_dirs, signer, request, home)
+    except refusals as error:
+        print(f"halong report: {error}", file=sys.stderr)
         return 2
-    signer = load_signer(args.signer, read_passphrase(args.passphrase_file))
-    physician = Physician(args.physician or signer.common_name, args.physician_id)
-    if args.amend:
-        draft = previous_version(args.amend).amend(args.reason)
-    else:
-        draft = prefill_conclusion(apply_acceptance(draft, args.accept, physician.name))
-    edits = {
-        "indication": args.indication,
-        "findings_text": args.findings,
-        "impression": args.impression,
-    }
-    if args.icd10:
-        edits["icd10"] = _icd10_codes(args.icd10, draft.template_id, draft.language)
-    draft = draft.edit(**{key: value for key, value in edits.items() if value is not None})
-    trail = AuditTrail.from_environment(home.audit)
-    signed = sign_report(
-        draft,
-        signer,
-        physician=physician,
-        key_images=key_images_for(results),
-        timestamp_url=args.timestamp_url,
-        trail=trail,
-    )
-    previous_sr = [args.amend / FILES["sr"]] if args.amend else []
-    package = write_package(
-        signed,
-        results,
-        args.out,
-        trail=trail,
-        database_path=home.database_path,
-        previous_sr=[path for path in previous_sr if path.is_file()],
-    )
-    accepted = [f.finding_id for f in signed.report.accepted_findings]
-    print(f"Signed by {signer.common_name}; AI findings accepted: {', '.join(accepted) or 'none'}")
-    if signed.report.replaces:
-        version = signed.report.version
-        print(f"Amended version {version}, replaces report {signed.report.replaces}")
+    report = package.report
+    accepted = [f.finding_id for f in report.accepted_findings]
+    print(f"Signed by {physician.name}; AI findings accepted: {', '.join(accepted) or 'none'}")
+    if report.replaces:
+        print(f"Amended version {report.version}, replaces report {report.replaces}")
     for path in package.paths.values():
         print(f"  {path}")
     return 0

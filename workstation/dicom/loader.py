@@ -31,6 +31,8 @@ class LoadResult:
     volumes: list[Volume] = field(default_factory=list)
     skipped: list[Exclusion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: SOP Instance UID -> file, for every usable file read (derived objects cite them).
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
@@ -189,4 +191,5 @@ def load_paths(
             preview(first)
     result = load_headers(headers, policy=policy, progress=progress, cancel=cancel)
     result.skipped[:0] = skipped
+    result.files = {header.sop_instance_uid: str(header.path) for header in headers}
     return result

@@ -11,7 +11,8 @@ their back. The rules the law and the hospital care about live here, once:
   drops every AI finding that is not accepted, and :func:`require_releasable` lets
   every output (PDF, SR, FHIR, HL7) refuse a report that breaks the rule;
 * AI content keeps the algorithm's name and version, so outputs can label it;
-* diagnoses are ICD-10 codes of the WHO edition (what Vietnam's health records use).
+* diagnoses are ICD-10 codes of the WHO edition (what Vietnam's health records use);
+* a final report states findings and an impression: empty text is never signed.
 """
 
 from __future__ import annotations
@@ -277,6 +278,11 @@ class Report:
             raise ReportRuleError("a final report needs the reading physician")
         if not self.icd10:
             raise ReportRuleError("a final report needs at least one ICD-10 code")
+        for name, heading in (("findings_text", "findings"), ("impression", "an impression")):
+            if not has_content(getattr(self, name)):
+                raise ReportRuleError(
+                    f"a final report needs {heading}: the text is empty (only headings)"
+                )
         final = dataclasses.replace(
             self,
             ai_findings=self.accepted_findings,
@@ -324,6 +330,11 @@ class Report:
         values["created_at"] = _parse_time(values["created_at"])
         values["finalized_at"] = _parse_time(values.get("finalized_at"))
         return cls(**values)
+
+
+def has_content(text: str) -> bool:
+    """Whether ``text`` says something: a template's bare headings ("Lungs: ") do not."""
+    return any(line.partition(":")[2 if ":" in line else 0].strip() for line in text.splitlines())
 
 
 def require_releasable(report: Report) -> None:

@@ -8,11 +8,13 @@ editor panel calls it again whenever decisions change, the CLI once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from workstation.model.report import AIFinding, Patient, Report, Study
-from workstation.reporting.results import ResultSet, format_value, triage_decision
-from workstation.reporting.templates import Labels, load_labels, load_template, template_for
+from workstation.reporting.adapters import adapter_for_finding, refreshed_findings
+from workstation.reporting.results import ResultSet
+from workstation.reporting.templates import load_labels, load_template, template_for
 
 
 def new_draft(
@@ -52,49 +54,34 @@ def new_draft(
     )
 
 
-def _finding_line(finding: AIFinding, labels: Labels) -> str:
-    values = {m.key: m.value for m in finding.measurements}
-
-    def shown(key: str, digits: int = 1) -> str:
-        return format_value(values[key], labels, digits) if key in values else "-"
-
-    if finding.kind == "lung-nodule":
-        data = finding.data
-        kind = str(data.get("type", ""))
-        category = data.get("lung_rads")
-        if isinstance(category, dict):
-            category = category.get("category")
-        return labels.text(
-            "nodule_line",
-            id=data.get("id", ""),
-            type=labels["nodule_types"].get(kind, kind),
-            diameter=shown("mean_diameter_mm"),
-            volume=shown("volume_mm3", 0),
-            category=category or "-",
-        )
-    if finding.kind == "perfusion":
-        defuse3 = triage_decision((finding.data.get("triage") or {}).get("defuse3")) or "-"
-        return labels.text(
-            "perfusion_line",
-            core=shown("core_ml"),
-            hypoperfusion=shown("hypoperfusion_ml"),
-            mismatch=shown("mismatch_ml"),
-            ratio=shown("mismatch_ratio"),
-            defuse3=labels["triage_values"].get(defuse3, defuse3),
-        )
-    return f"{finding.title}: {finding.summary}"
-
-
 def prefill_conclusion(report: Report) -> Report:
-    """Impression, recommendations and ICD-10 codes written from the accepted findings."""
+    """Impression, recommendations and ICD-10 codes written from the accepted findings.
+
+    Exam-level findings (e.g. the exam's Lung-RADS) are recomputed from the accepted
+    ones first, so the conclusion never states more than the physician accepted.
+    """
     template = load_template(report.template_id, report.language)
     labels = load_labels(report.language)
-    accepted = report.accepted_findings
-    measured = [f for f in accepted if f.kind != "lung-rads"]
-    advice = [f"{f.title}: {f.summary}" for f in accepted if f.kind == "lung-rads"]
-    impression = "\n".join(_finding_line(f, labels) for f in measured)
+    report = with_refreshed_findings(report)
+    lines, advice = [], []
+    for finding in report.accepted_findings:
+        adapter = adapter_for_finding(finding)
+        if adapter is None:
+            continue
+        lines.append(adapter.conclusion_line(finding, labels))
+        advice.append(adapter.recommendation(finding, labels))
+    impression = "\n".join(line for line in lines if line)
     return report.edit(
         impression=impression or template.impression_without_findings,
-        recommendations="\n".join([*advice, template.recommendations]),
-        icd10=template.icd10_with_findings if measured else template.icd10_without_findings,
+        recommendations="\n".join([*(a for a in advice if a), template.recommendations]),
+        icd10=template.icd10_with_findings if impression else template.icd10_without_findings,
     )
+
+
+def with_refreshed_findings(report: Report) -> Report:
+    """``report`` (a draft) with its exam-level findings recomputed from the accepted ones."""
+    labels = load_labels(report.language)
+    findings = refreshed_findings(report.ai_findings, labels)
+    if findings == report.ai_findings:
+        return report
+    return dataclasses.replace(report, ai_findings=findings)

@@ -1,17 +1,16 @@
-"""From AI results to a signed report and everything that carries it, in one call.
+"""The steps of a report, from AI results to a signed package; the order lives in
+:mod:`workstation.reporting.workflow`, which ``halong report`` and the report panel call:
 
-``halong report`` and the viewer's "Sign" button both end here:
-
-1. :func:`draft_from_results` reads the result folders and the patient/study identity
-   and starts a draft from the template;
+1. :func:`draft_from_results` reads the result folders, passes them through the gate
+   (one patient and study, schema, manifest) and starts a draft from the template;
 2. the physician accepts findings (:func:`apply_acceptance` for the CLI's ``--accept``;
-   the editor panel calls ``Report.accept``/``reject`` itself) and edits the text;
+   the panel decides one by one) and edits the text;
 3. :func:`sign_report` finalises the draft (only accepted AI findings remain),
    renders the PDF and signs it;
 4. :func:`write_package` writes the signed PDF, its DICOM Encapsulated PDF, the
-   verified SR and SEG, the FHIR bundle and the HL7 message into a new folder,
-   each file created exclusively and left read-only: a signed report is never
-   overwritten.
+   verified SR and SEG, the FHIR bundle, the HL7 message and the result folders it was
+   made from into a new folder, each file created exclusively and left read-only: a
+   signed report is never overwritten.
 
 The audit trail records the signature (110110 Patient Record, Author's Signature)
 and the export of the files (110106 Export).
@@ -27,12 +26,13 @@ from datetime import datetime
 from pathlib import Path
 
 from workstation.dicom.encapsulated_pdf import encapsulated_pdf, write_dataset
+from workstation.home import HalongHome
 from workstation.model.report import Physician, Report, ReportRuleError, ReportStatus, now_utc
 from workstation.net import audit
 from workstation.reporting.drafting import new_draft
 from workstation.reporting.fhir_bundle import FhirSettings, fhir_bundle_bytes
+from workstation.reporting.gate import check_results
 from workstation.reporting.hl7_oru import Hl7Settings, oru_r01_bytes
-from workstation.reporting.identity import identity_for_results
 from workstation.reporting.pdf import KeyImage, render_report_pdf
 from workstation.reporting.report_dicom import write_report_sr_and_seg
 from workstation.reporting.results import ResultSet, load_results
@@ -48,6 +48,7 @@ FILES = {
     "fhir": "fhir-bundle.json",
     "hl7": "oru.hl7",
     "report": "report.json",
+    "result_folders": "result-folders.json",
 }
 
 
@@ -69,16 +70,21 @@ class ReportPackage:
 
 def draft_from_results(
     result_dirs: Sequence[Path],
+    home: HalongHome,
     *,
     language: str = "vi",
     institution: str = "",
-    database_path: Path | None = None,
 ) -> tuple[Report, list[ResultSet]]:
-    """A draft of every finding in ``result_dirs`` (all pending) and the results read."""
+    """A draft of every finding in ``result_dirs`` (all pending) and the results read.
+
+    The results pass the gate first: of one patient and study, valid, unchanged.
+    """
     labels = load_labels(language)
     results = [load_results(folder, labels) for folder in result_dirs]
-    patient, study = identity_for_results(results, database_path)
-    draft = new_draft(results, patient, study, language=language, institution=institution)
+    checked = check_results(results, home)
+    draft = new_draft(
+        results, checked.patient, checked.study, language=language, institution=institution
+    )
     return draft, results
 
 
@@ -162,6 +168,16 @@ def previous_version(folder: Path, trust_roots: Sequence[Path] = ()) -> Report:
     return report
 
 
+def require_new_package_folder(out_dir: Path) -> None:
+    """Refuse a folder that already holds a report's files: signed reports stay as signed."""
+    existing = [name for name in FILES.values() if (out_dir / name).exists()]
+    if existing:
+        raise PackageError(
+            f"{out_dir} already holds {', '.join(existing)}: signed reports are never "
+            "overwritten; write the new version to another folder"
+        )
+
+
 def _write_new(path: Path, data: bytes) -> Path:
     """Create ``path`` (never overwrite), fsync it and make it read-only."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -190,13 +206,8 @@ def write_package(
     ``previous_sr`` names the report SR an amendment supersedes.
     """
     report, pdf = signed.report, signed.pdf
+    require_new_package_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    existing = [name for name in FILES.values() if (out_dir / name).exists()]
-    if existing:
-        raise PackageError(
-            f"{out_dir} already holds {', '.join(existing)}: signed reports are never "
-            "overwritten; write the new version to another folder"
-        )
     paths = {"pdf": _write_new(out_dir / FILES["pdf"], pdf)}
     title = load_template(report.template_id, report.language).title
     algorithms = [f.algorithm for f in report.accepted_findings]
@@ -221,6 +232,10 @@ def write_package(
     paths["hl7"] = _write_new(out_dir / FILES["hl7"], oru_r01_bytes(report, pdf, hl7))
     document = json.dumps(report.to_dict(), ensure_ascii=False, indent=1).encode("utf-8")
     paths["report"] = _write_new(out_dir / FILES["report"], document)
+    folders = {"result_dirs": [str(result.folder.absolute()) for result in results]}
+    paths["result_folders"] = _write_new(
+        out_dir / FILES["result_folders"], json.dumps(folders, indent=1).encode("utf-8")
+    )
     if trail is not None:
         audit.record_export(
             trail,

@@ -3,8 +3,8 @@
 One A4 document in the report's language: a header with the hospital, patient,
 accession and study date on every page; indication, technique and findings; a table
 of the accepted AI findings, each labelled with its algorithm's name and version
-and who accepted it; the stroke summary; key images; impression, recommendations
-and ICD-10 codes. Only accepted AI content is ever drawn, drafts included, and key
+and who accepted it; the capabilities' summaries (perfusion); key images; impression,
+recommendations and ICD-10 codes. Only accepted AI content is ever drawn, drafts included, and key
 images tied to a finding appear only once that finding is accepted. A draft is
 rendered with a watermark so a preview is never mistaken for a report.
 
@@ -23,14 +23,10 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
+from workstation.model.fonts import report_font
 from workstation.model.report import AIFinding, Measurement, Report, local_time, require_releasable
-from workstation.reporting.fonts import report_font
-from workstation.reporting.results import (
-    format_value,
-    quality_flags,
-    triage_decision,
-    triage_reasons,
-)
+from workstation.reporting.adapters import adapter_for_finding
+from workstation.reporting.results import format_value
 from workstation.reporting.templates import Labels, load_labels, load_template
 
 FONT = "DejaVu"
@@ -156,19 +152,8 @@ def _ai_label(finding: AIFinding, labels: Labels) -> str:
 
 
 def _category(finding: AIFinding, labels: Labels) -> str:
-    if finding.kind == "lung-nodule":
-        category = finding.data.get("lung_rads")
-        if isinstance(category, dict):
-            category = category.get("category")
-        return labels.text("lung_rads", category=category) if category else ""
-    if finding.kind == "lung-rads":
-        lung_rads = finding.data.get("lung_rads") or {}
-        category = lung_rads.get("category") if isinstance(lung_rads, dict) else lung_rads
-        return labels.text("lung_rads", category=category)
-    if finding.kind == "perfusion":
-        decision = triage_decision((finding.data.get("triage") or {}).get("defuse3"))
-        return f"DEFUSE 3: {labels['triage_values'].get(decision, decision)}" if decision else ""
-    return ""
+    adapter = adapter_for_finding(finding)
+    return adapter.category(finding, labels) if adapter is not None else ""
 
 
 def _findings_table(pdf: _ReportPdf, findings: Sequence[AIFinding], labels: Labels) -> None:
@@ -197,24 +182,17 @@ def _findings_table(pdf: _ReportPdf, findings: Sequence[AIFinding], labels: Labe
     pdf.ln(3)
 
 
-def _stroke_summary(pdf: _ReportPdf, findings: Sequence[AIFinding], labels: Labels) -> None:
+def _summary_boxes(pdf: _ReportPdf, findings: Sequence[AIFinding], labels: Labels) -> None:
+    """The boxed summaries capabilities give their findings (e.g. perfusion's volumes)."""
     for finding in findings:
-        if finding.kind != "perfusion":
+        adapter = adapter_for_finding(finding)
+        box = adapter.summary_box(finding, labels) if adapter is not None else None
+        if box is None:
             continue
+        heading, lines = box
         pdf.set_font(FONT, "B", 11)
-        pdf.cell(0, 7, labels["stroke_summary"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 7, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(FONT, "", 10)
-        lines = [show_measurement(m, labels) for m in finding.measurements]
-        triage = finding.data.get("triage") or {}
-        for rule, name in (("defuse3", "DEFUSE 3"), ("dawn", "DAWN")):
-            decision = triage_decision(triage.get(rule))
-            if decision:
-                reasons = "; ".join(triage_reasons(triage.get(rule)))
-                shown = labels["triage_values"].get(decision, decision)
-                lines.append(f"{name}: {shown}" + (f" ({reasons})" if reasons else ""))
-        raised = quality_flags(finding.data.get("qc"))
-        if raised:
-            lines.append("QC: " + ", ".join(raised))
         pdf.multi_cell(
             0, 5.5, "\n".join(lines), border=1, padding=2, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
@@ -302,7 +280,7 @@ def render_report_pdf(report: Report, key_images: Sequence[KeyImage] = ()) -> by
     _section(pdf, labels["technique"], report.technique)
     _section(pdf, labels["findings"], report.findings_text)
     _findings_table(pdf, accepted, labels)
-    _stroke_summary(pdf, accepted, labels)
+    _summary_boxes(pdf, accepted, labels)
     _key_images(pdf, images, labels)
     _section(pdf, labels["impression"], report.impression)
     _section(pdf, labels["recommendations"], report.recommendations)

@@ -41,6 +41,11 @@ class PdfSigner:
     def subject(self) -> str:
         return self.signer.signing_cert.subject.human_friendly
 
+    @property
+    def licence_number(self) -> str:
+        """The holder's practising licence number (the subject's serialNumber), or ""."""
+        return str(self.signer.signing_cert.subject.native.get("serial_number") or "")
+
 
 def read_passphrase(passphrase_file: Path | None = None) -> bytes:
     """The passphrase from a file (first line) or, without one, typed at a hidden prompt."""

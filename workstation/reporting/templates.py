@@ -98,7 +98,7 @@ def load_template(template_id: str, language: str) -> ReportTemplate:
 
 
 def template_ids() -> list[str]:
-    """Every template shipped, by id (``chest-ct-nodules``, ``stroke-ct-mr``, ...)."""
+    """Every template shipped, by id (``chest-ct-nodules``, ``perfusion-ct-mr``, ...)."""
     folder = resources.files("resources") / "templates"
     names = (entry.name for entry in folder.iterdir() if entry.name.endswith(".json"))
     return sorted({name.split(".")[0] for name in names if not name.startswith("labels.")})

@@ -13,14 +13,14 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from dicom_validation import dciodvfy_errors
 from scipy import ndimage
+from support.dicom_validation import dciodvfy_errors
 
 from ai.perfusion import ClinicalInputs, PerfusionRequest, PerfusionResult, run_perfusion
 from ai.perfusion.result import JSON_KEYS
 from ai.phantoms import PerfusionPhantom, make_adc_head, make_ctp_head, make_mr_dsc_head
 from workstation.model.conversions import nifti_affine
-from workstation.perfusion_phantoms import write_perfusion_phantom
+from workstation.perfusion.phantoms import write_perfusion_phantom
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from series_factory import ramp_volume, rotation, sphere_value
+from support.series_factory import ramp_volume, rotation, sphere_value
 
 from workstation.dicom.image_writer import (
     SeriesInfo,

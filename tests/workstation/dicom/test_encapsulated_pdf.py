@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pydicom
 import pytest
-from dicom_validation import dciodvfy_errors
 from fpdf import FPDF
+from support.dicom_validation import dciodvfy_errors
 
 from workstation.dicom.encapsulated_pdf import (
     EncapsulatedPdfError,

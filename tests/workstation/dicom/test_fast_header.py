@@ -12,7 +12,7 @@ from pathlib import Path
 import pydicom
 import pytest
 from pydicom.data import get_testdata_files
-from series_factory import ramp_volume, rotation
+from support.series_factory import ramp_volume, rotation
 
 from workstation.dicom import headers
 from workstation.dicom.fast_header import fast_read_instance

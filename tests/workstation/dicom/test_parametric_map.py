@@ -8,7 +8,7 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
-from dicom_validation import dciodvfy_errors
+from support.dicom_validation import dciodvfy_errors
 
 from workstation.dicom.image_writer import SeriesInfo, write_volume
 from workstation.dicom.parametric_map import PERFUSION_QUANTITIES, write_parametric_map

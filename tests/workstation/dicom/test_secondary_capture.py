@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from dicom_validation import dciodvfy_errors
+from support.dicom_validation import dciodvfy_errors
 
 from workstation.dicom.image_writer import SeriesInfo, write_volume
 from workstation.dicom.secondary_capture import new_derived_series, write_secondary_capture

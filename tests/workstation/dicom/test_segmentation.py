@@ -5,7 +5,7 @@ from __future__ import annotations
 import highdicom as hd
 import numpy as np
 import pytest
-from dicom_validation import dciodvfy_errors, small_ct
+from support.dicom_validation import dciodvfy_errors, small_ct
 
 from workstation.dicom.segmentation import Segment, SegmentationError, write_segmentation
 from workstation.model.report import Algorithm

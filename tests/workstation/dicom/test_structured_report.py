@@ -5,9 +5,9 @@ from __future__ import annotations
 import highdicom as hd
 import numpy as np
 import pytest
-from dicom_validation import dciodvfy_errors, dsrdump, small_ct
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
+from support.dicom_validation import dciodvfy_errors, dsrdump, small_ct
 
 from workstation.dicom.segmentation import Segment, write_segmentation
 from workstation.dicom.structured_report import (

@@ -43,6 +43,8 @@ def _draft() -> Report:
         exam_code="24627-2",
         exam_display="CT Chest",
         icd10=(Icd10Code("R91", "Phát hiện bất thường trên chẩn đoán hình ảnh phổi"),),
+        findings_text="Phổi: ba nốt.",
+        impression="Nốt phổi.",
         ai_findings=findings,
     )
 
@@ -120,3 +122,17 @@ def test_json_round_trip_keeps_everything():
     for report in (draft, draft.finalize(DOCTOR)):
         text = json.dumps(report.to_dict(), allow_nan=False)
         assert Report.from_dict(json.loads(text)) == report
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("findings_text", ""),
+        ("findings_text", "Lungs: \nAirways: "),  # a template's bare headings
+        ("impression", "  \n "),
+    ],
+)
+def test_empty_findings_or_impression_are_never_final(field, text):
+    draft = _draft().edit(**{field: text})
+    with pytest.raises(ReportRuleError, match="the text is empty"):
+        draft.finalize(DOCTOR)

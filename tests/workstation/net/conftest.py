@@ -1,5 +1,5 @@
 """Fixtures of the network tests live in net_fixtures.py, shared with test_cli_send.py."""
 
-from net_fixtures import fhir_server, halong_scp_port, mllp_listener, orthanc
+from support.net_fixtures import fhir_server, halong_scp_port, mllp_listener, orthanc
 
 __all__ = ["fhir_server", "halong_scp_port", "mllp_listener", "orthanc"]

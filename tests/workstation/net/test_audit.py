@@ -9,8 +9,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from emr_receivers import SyslogListener
-from report_files import write_report_folder
+from support.emr_receivers import SyslogListener
+from support.report_files import write_report_folder
 
 from workstation.net import audit
 from workstation.net.delivery import deliver
@@ -126,7 +126,7 @@ def test_messages_are_forwarded_as_rfc5424_syslog(transport, tmp_path):
 
 
 def test_an_unreachable_syslog_server_never_loses_the_local_record(tmp_path, caplog):
-    from orthanc_server import free_port
+    from support.orthanc_server import free_port
 
     target = SyslogTarget.parse(f"tcp://127.0.0.1:{free_port()}")
     trail = audit.AuditTrail(tmp_path / "audit", syslog_target=target)

@@ -14,10 +14,10 @@ import subprocess
 import sys
 import threading
 
-from emr_receivers import FhirServer
-from net_fixtures import FAST_RETRY, assert_each_delivered_once, outbox_rows, outcomes
-from report_files import write_report_folder
-from tls_certs import make_pki
+from support.emr_receivers import FhirServer
+from support.net_fixtures import FAST_RETRY, assert_each_delivered_once, outbox_rows, outcomes
+from support.report_files import write_report_folder
+from support.tls_certs import make_pki
 
 from workstation.net.delivery import deliver
 from workstation.net.destinations import Destination, HttpEndpoint

@@ -8,8 +8,8 @@ import stat
 import threading
 
 import pytest
-from net_fixtures import outcomes
-from report_files import write_report_folder
+from support.net_fixtures import outcomes
+from support.report_files import write_report_folder
 
 from workstation.net.delivery import RetryPolicy, deliver
 from workstation.net.destinations import Destination

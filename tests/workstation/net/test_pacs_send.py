@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from net_fixtures import (
+from pydicom import dcmread
+from support.net_fixtures import (
     FAST_RETRY,
     assert_each_delivered_once,
     delivered_count,
@@ -25,9 +26,8 @@ from net_fixtures import (
     outcomes,
     wait_for,
 )
-from pydicom import dcmread
-from report_files import write_report_folder
-from tcp_gate import TcpGate
+from support.report_files import write_report_folder
+from support.tcp_gate import TcpGate
 
 from workstation.net.delivery import deliver
 from workstation.net.destinations import Destination, HttpEndpoint

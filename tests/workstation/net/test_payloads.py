@@ -6,7 +6,7 @@ import json
 
 import pytest
 from pydicom import dcmread
-from report_files import write_report_folder
+from support.report_files import write_report_folder
 
 from workstation.net.payloads import PayloadError, collect_payloads
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from report_fixtures import (
+from support.report_fixtures import (
+    FINDINGS,
+    LICENCE,
     PHYSICIAN,
     SERIES_UID,
     STUDY_UID,
@@ -35,8 +37,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> list:
 
     tmp_path = tmp_path_factory.mktemp("results")
     labels = load_labels("vi")
-    lung = write_lung_result(tmp_path / "lung")
-    perfusion = write_perfusion_result(tmp_path / "perfusion")
+    home = tmp_path / "home"  # a module-wide data folder (the manifests' seal)
+    lung = write_lung_result(tmp_path / "lung", home=home)
+    perfusion = write_perfusion_result(tmp_path / "perfusion", home=home)
     return [load_results(lung, labels), load_results(perfusion, labels)]
 
 
@@ -57,7 +60,8 @@ def final_report(draft: Report) -> Report:
 
     decided = draft.accept("nodule-1", PHYSICIAN).accept("perfusion", PHYSICIAN)
     decided = decided.reject("nodule-2", PHYSICIAN).reject("lung-rads", PHYSICIAN)
-    return prefill_conclusion(decided).finalize(Physician(PHYSICIAN, "CCHN-0042"))
+    written = prefill_conclusion(decided).edit(findings_text=FINDINGS)
+    return written.finalize(Physician(PHYSICIAN, LICENCE))
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from report_fixtures import PHYSICIAN, pdf_text
+from support.report_fixtures import PHYSICIAN, pdf_text
 
 from workstation.model.report import ReportRuleError
 from workstation.reporting.package import key_images_for
@@ -44,8 +44,8 @@ def test_header_and_vietnamese_text(final_report, tmp_path):
 
 def test_accepted_ai_findings_are_labelled_with_algorithm_and_version(final_report, tmp_path):
     text = " ".join(pdf_text(_write(tmp_path, render_report_pdf(final_report))).split())
-    assert "Hỗ trợ bởi AI: halong-lung 0.3.1" in text
-    assert "Hỗ trợ bởi AI: halong-perfusion 0.2.0" in text
+    assert "Hỗ trợ bởi AI: Halong lung nodule CAD 1.0.0" in text
+    assert "Hỗ trợ bởi AI: halong-perfusion 1.0.0" in text
     assert "Nốt 1" in text and "524 mm³" in text
     assert "Lõi nhồi máu (rCBF < 30%): 12.4 mL" in text  # stroke summary
     assert "DEFUSE 3: đủ tiêu chuẩn" in text and "QC: motion" in text
@@ -85,7 +85,7 @@ def test_english_template(draft, tmp_path):
     english = dataclasses.replace(draft, language="en").accept("perfusion", PHYSICIAN)
     text = pdf_text(_write(tmp_path, render_report_pdf(english)))
     assert "CHEST CT REPORT" in text and "Clinical indication" in text
-    assert "AI-assisted: halong-perfusion 0.2.0" in text
+    assert "AI-assisted: halong-perfusion 1.0.0" in text
 
 
 def test_a_final_report_with_an_unaccepted_finding_is_refused(final_report, draft):

@@ -8,8 +8,9 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
-from dicom_validation import dciodvfy_errors, dsrdump
-from report_fixtures import (
+from support.dicom_validation import dciodvfy_errors, dsrdump
+from support.report_fixtures import (
+    FINDINGS,
     PHYSICIAN,
     DemoPki,
     write_ai_lung_dicom,
@@ -19,30 +20,24 @@ from report_fixtures import (
 
 from workstation.dicom.database import Database
 from workstation.dicom.importer import ImportRequest, import_paths
-from workstation.model.report import Physician
-from workstation.reporting.drafting import prefill_conclusion
-from workstation.reporting.package import (
-    apply_acceptance,
-    draft_from_results,
-    sign_report,
-    write_package,
-)
+from workstation.home import HalongHome
 from workstation.reporting.signing import load_signer
+from workstation.reporting.workflow import SignRequest, apply_acceptance, new_report, sign
 
 
 def _package(root: Path, pki: DemoPki, accept: str) -> Path:
     """A lung study indexed locally, the engine's outputs, and the signed package."""
     ct = write_source_series(root / "ct")
-    database = root / "halong.sqlite"
+    home = HalongHome(root / "home")
+    database = home.database_path
     with Database.open(database) as db:
-        import_paths(db, ImportRequest(paths=[ct], store=root / "store", copy=False))
-    lung = write_lung_result(root / "lung")
-    write_ai_lung_dicom(lung, ct)
-    draft, results = draft_from_results([lung], database_path=database, institution="BV Hạ Long")
-    draft = prefill_conclusion(apply_acceptance(draft, accept, PHYSICIAN))
+        import_paths(db, ImportRequest(paths=[ct], store=home.store, copy=False))
+    lung = write_lung_result(root / "lung", home=home.root)
+    write_ai_lung_dicom(lung, ct, home=home.root)
+    draft, _ = new_report([lung], home, language="vi", institution="BV Hạ Long")
+    draft = apply_acceptance(draft, accept, PHYSICIAN).edit(findings_text=FINDINGS)
     signer = load_signer(pki.p12, pki.passphrase)
-    signed = sign_report(draft, signer, physician=Physician(PHYSICIAN))
-    write_package(signed, results, root / "out", database_path=database)
+    sign(draft, [lung], signer, SignRequest(out_dir=root / "out"), home)
     return root / "out"
 
 
@@ -79,7 +74,8 @@ def test_sr_is_verified_and_supersedes_the_ai_sr(package, tmp_path_factory):
     predecessor = sr.PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0]
     assert predecessor.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == ai_sr.SOPInstanceUID
     equipment = sr.ContributingEquipmentSequence[0]
-    assert (equipment.ManufacturerModelName, equipment.SoftwareVersions) == ("halong-lung", "0.3.1")
+    made_by = (equipment.ManufacturerModelName, equipment.SoftwareVersions)
+    assert made_by == ("Halong lung nodule CAD", "1.0.0")
     assert sr.StudyInstanceUID == ai_sr.StudyInstanceUID and sr.PatientID == "PAT-A"
 
 

@@ -12,7 +12,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from report_fixtures import PASSPHRASE, PHYSICIAN, pdfsig
+from support.report_fixtures import PASSPHRASE, PHYSICIAN, pdfsig
 
 from workstation.reporting.signing import SigningError, load_signer
 from workstation.reporting.verification import verify_pdf
@@ -95,7 +95,7 @@ def test_changes_appended_after_signing_are_detected(signed_pdf, test_pki, nss, 
 
 
 def test_untrusted_ca_is_reported(signed_pdf, tmp_path):
-    from report_fixtures import make_test_pki
+    from support.report_fixtures import make_test_pki
 
     other = make_test_pki(tmp_path / "other-pki")
     result = verify_pdf(signed_pdf, [other.ca])

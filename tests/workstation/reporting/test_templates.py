@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from report_fixtures import perfusion_document
+from support.report_fixtures import perfusion_document
 
 from workstation.reporting.results import load_results
 from workstation.reporting.templates import (
@@ -19,7 +19,7 @@ from workstation.reporting.templates import (
 
 
 def test_every_template_exists_in_vietnamese_and_english():
-    assert set(template_ids()) == {"chest-ct-nodules", "stroke-ct-mr"}
+    assert set(template_ids()) == {"chest-ct-nodules", "perfusion-ct-mr"}
     for template_id in template_ids():
         versions = [load_template(template_id, language) for language in LANGUAGES]
         assert {v.language for v in versions} == set(LANGUAGES)
@@ -54,4 +54,4 @@ def test_a_mismatch_ratio_without_core_is_infinite_or_absent(tmp_path, ratio):
         assert "mismatch_ratio" not in values
     else:
         assert math.isinf(values["mismatch_ratio"])
-    assert values["core_ml"] == 0.0 and finding.algorithm.label == "halong-perfusion 0.2.0"
+    assert values["core_ml"] == 0.0 and finding.algorithm.label == "halong-perfusion 1.0.0"

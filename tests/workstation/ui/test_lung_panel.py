@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 import pytest
-from lung_support import INTERVAL_DAYS, sphere_mm3, write_lung_studies
 from PySide6.QtCore import Qt
+from support.lung_studies import INTERVAL_DAYS, sphere_mm3, write_lung_studies
 
 pytestmark = pytest.mark.gui
 
@@ -159,7 +159,7 @@ def test_lung_action_lists_the_nodules_with_overlay_ai_label_and_live_lung_rads(
 def test_a_missed_nodule_is_added_and_a_wrong_one_moved_by_clicking(
     qtbot, lung_window, lung_studies
 ):
-    from workstation.ui.lung_analysis import LungSettings
+    from workstation.lung.analysis import LungSettings
 
     window = lung_window
     lung = window.lung
@@ -248,7 +248,7 @@ def test_with_a_prior_the_growth_chart_and_doubling_time_follow_the_truth(
 
 def test_cancel_stops_the_analysis_and_the_window_stays_usable(qtbot, lung_window, monkeypatch):
     import ai.lung.pipeline as pipeline
-    from workstation.ui.lung_analysis import LungSettings
+    from workstation.lung.analysis import LungSettings
 
     window = lung_window
     original = pipeline.detect_candidates

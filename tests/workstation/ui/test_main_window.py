@@ -12,7 +12,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMenu
 
 from workstation.model.measurements import measure
-from workstation.ui.study_browser import ROLE_UID
+from workstation.ui.browser.study_browser import ROLE_UID
 
 pytestmark = pytest.mark.gui
 
@@ -435,7 +435,7 @@ def test_closing_during_an_import_leaves_no_thread_running(
 def test_the_about_box_names_the_version(qtbot, window, monkeypatch):
     shown = {}
     monkeypatch.setattr(
-        "workstation.ui.main_window.QMessageBox.about",
+        "workstation.ui.shell.main_window.QMessageBox.about",
         lambda parent, title, text: shown.update(title=title, text=text),
     )
     window.actions["about"].trigger()

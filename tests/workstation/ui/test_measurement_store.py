@@ -7,7 +7,7 @@ import json
 import pytest
 
 from workstation.model.measurements import measure
-from workstation.ui.measurement_store import MeasurementFileError, MeasurementStore
+from workstation.ui.reading.measurement_store import MeasurementFileError, MeasurementStore
 
 
 def test_measurements_round_trip_through_the_study_file(tmp_path):

@@ -4,51 +4,37 @@ every file, sending through the outbox, and amending."""
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
+from support import emr_receivers, report_fixtures
 
 pytestmark = pytest.mark.gui
 
 TIMEOUT_MS = 60_000
-#: The report tests' material (PKI from scripts/make_test_ca.py, synthetic perfusion.json)
-#: and the net tests' MLLP listener, shared rather than copied.
-SHARED = [Path(__file__).resolve().parents[1] / name for name in ("reporting", "net")]
 CORE_SHOWN = "12.4"  # the synthetic perfusion.json's core, as the PDF prints it
-
-
-def _shared(module: str):
-    for folder in map(str, SHARED):
-        if folder not in sys.path:
-            sys.path.append(folder)
-    return __import__(module)
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    return _shared("report_fixtures").make_test_pki(tmp_path_factory.mktemp("pki"))
+    return report_fixtures.make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
 def result_folder(imported, tmp_path) -> Path:
     """A stroke result (perfusion.json, summary.png) of the imported brain series."""
-    folder = _shared("report_fixtures").write_perfusion_result(tmp_path / "perfusion")
-    document = json.loads((folder / "perfusion.json").read_text())
-    document["series_uid"] = imported["brain"].series_uid
-    (folder / "perfusion.json").write_text(json.dumps(document))
-    return folder
+    series_uid = imported["brain"].series_uid
+    return report_fixtures.write_perfusion_result(tmp_path / "perfusion", series_uid=series_uid)
 
 
 def _pdf_text(data: bytes, tmp_path: Path) -> str:
     path = tmp_path / "shown.pdf"
     path.write_bytes(data)
-    return _shared("report_fixtures").pdf_text(path)
+    return report_fixtures.pdf_text(path)
 
 
 def _preview_text(qtbot, tool, tmp_path) -> str:
@@ -78,6 +64,7 @@ def _open_draft(window, folder):
     tool._ensure_dock()
     tool.panel.physician.setText("BS. Nguyễn Văn An (TEST)")
     assert tool.open_results([folder], language="en")
+    tool.panel.fields["findings_text"].setPlainText("Left MCA territory: early hypodensity.")
     return tool
 
 
@@ -88,7 +75,7 @@ def test_a_draft_lists_pending_findings_and_keeps_what_was_typed(
     tool = _open_draft(window, result_folder)
     row = tool.panel.finding_rows["perfusion"]
     assert "PENDING" in row.badge.text()
-    assert row.ai_label.text() == "AI-generated — halong-perfusion 0.2.0"
+    assert row.ai_label.text() == "AI-generated — halong-perfusion 1.0.0"
     assert "Infarct core" in row.details.text() and f"{CORE_SHOWN} mL" in row.details.text()
     assert row.accept_button.isEnabled() and row.reject_button.isEnabled()
     assert "Draft, version 1" in tool.panel.status.text()
@@ -124,7 +111,7 @@ def test_only_accepted_findings_reach_the_preview_and_the_signed_pdf(
     qtbot, window, result_folder, pki, tmp_path, gui_env
 ):
     from workstation.reporting.verification import verify_pdf
-    from workstation.ui.app import configure_logging
+    from workstation.ui.shell.app import configure_logging
 
     log_file = configure_logging(gui_env / "logs")
     root = logging.getLogger()
@@ -142,7 +129,7 @@ def test_only_accepted_findings_reach_the_preview_and_the_signed_pdf(
         assert "ACCEPTED" in row.badge.text()
         assert CORE_SHOWN in tool.panel.fields["impression"].toPlainText()  # prefilled
         accepted = _preview_text(qtbot, tool, tmp_path)
-        assert CORE_SHOWN in accepted and "halong-perfusion 0.2.0" in accepted
+        assert CORE_SHOWN in accepted and "halong-perfusion 1.0.0" in accepted
 
         qtbot.mouseClick(row.reject_button, Qt.MouseButton.LeftButton)
         assert "REJECTED" in row.badge.text()
@@ -204,7 +191,7 @@ def test_send_shows_outbox_states_and_amend_makes_a_new_version(qtbot, window, r
     assert tool.report.report_id == first.report_id
     assert tool.panel.fields["impression"].isReadOnly()
 
-    listener = _shared("emr_receivers").MllpListener()
+    listener = emr_receivers.MllpListener()
     listener.start()
     try:
         down = f"http://127.0.0.1:{_closed_port()}/dicom-web"

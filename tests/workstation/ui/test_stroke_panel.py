@@ -11,12 +11,12 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from stroke_support import write_ctp_phantom
+from support.perfusion_studies import write_ctp_phantom
 
 pytestmark = pytest.mark.gui
 
 TIMEOUT_MS = 90_000
-CORE_RGB = np.array([255, 51, 191])  # workstation.perfusion_figures.CORE_RGB, in 0..255
+CORE_RGB = np.array([255, 51, 191])  # workstation.perfusion.figures.CORE_RGB, in 0..255
 HYPOPERFUSION_RGB = np.array([51, 230, 77])
 
 

@@ -6,9 +6,9 @@ import threading
 
 import numpy as np
 
+from workstation.dicom.series_input import LoadedSeries, request_for_series
 from workstation.model.volume import Volume
-from workstation.ui.series_loading import LoadedSeries, request_for_series
-from workstation.ui.volume_cache import VolumeCache
+from workstation.ui.reading.volume_cache import VolumeCache
 
 
 def _loaded(uid: str, megabytes: int = 1) -> LoadedSeries:

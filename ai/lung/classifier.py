@@ -32,7 +32,7 @@ TTA_FLOOR = 0.5
 
 
 def shipped_bundle_path() -> Path:
-    """The bundle that ships with Halong (trained by ai/models/train_nodule_classifier.py)."""
+    """The bundle that ships with Halong (trained by ai/lung/train_classifier.py)."""
     return Path(str(resources.files("resources").joinpath("models", BUNDLE_NAME)))
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the network tests: a real Orthanc, the EMR stand-ins, an outbox.
 
-Shared by ``tests/workstation/net`` (through its conftest) and ``test_cli_send.py``.
+Shared by ``tests/workstation/net`` (through its conftest) and the ``halong send`` tests.
 """
 
 from __future__ import annotations

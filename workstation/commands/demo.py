@@ -52,6 +52,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.no_gui:
         return 0
-    from workstation.ui.shell.app import run_window
+    from workstation.ui.app import run_window
 
     return run_window(args.home, open_input=str(studies.chest_series))

@@ -15,6 +15,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workstation.ui.shell.app import run_window
+    from workstation.ui.app import run_window
 
     return run_window(args.home)

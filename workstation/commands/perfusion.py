@@ -47,17 +47,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--adc", metavar="ADC_INPUT", help="ADC map (DICOM folder, NIfTI or series UID)"
     )
-    parser.add_argument("--age", type=_positive, metavar="N", help="age in years")
-    parser.add_argument("--nihss", type=int, metavar="N", help="NIHSS score")
-    parser.add_argument(
-        "--onset-hours", type=_positive, metavar="H", help="hours since last known well"
-    )
+    _clinical_options(parser)
     parser.add_argument(
         "--dt", type=_positive, metavar="SECONDS", help="frame interval (NIfTI without one)"
     )
     parser.add_argument("--aif", type=_point, metavar="X,Y,Z", help="arterial voxel, LPS mm")
     parser.add_argument("--vof", type=_point, metavar="X,Y,Z", help="venous voxel, LPS mm")
     parser.set_defaults(handler=run)
+
+    triage = subparsers.add_parser(
+        "triage",
+        help="decide DEFUSE 3 and DAWN again for a perfusion result with new clinical values",
+        description=(
+            "Re-run the DEFUSE 3 and DAWN rules on the volumes of RESULT_DIR (a folder "
+            "holding perfusion.json) with the clinical values given, as the Perfusion panel's "
+            "Clinical Values… does. The result folder is not changed (its files are sealed); "
+            "to keep the new decisions in a result, run 'halong perfusion' with the values."
+        ),
+    )
+    triage.add_argument("result_dir", type=Path, metavar="RESULT_DIR")
+    _clinical_options(triage)
+    triage.add_argument("--json", action="store_true", help="print the decisions as JSON")
+    triage.set_defaults(handler=run_triage)
+
+
+def _clinical_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--age", type=_positive, metavar="N", help="age in years")
+    parser.add_argument("--nihss", type=int, metavar="N", help="NIHSS score")
+    parser.add_argument(
+        "--onset-hours", type=_positive, metavar="H", help="hours since last known well"
+    )
 
 
 class _Stages:
@@ -74,11 +93,10 @@ def run(args: argparse.Namespace) -> int:
     from workstation.home import resolve_home
     from workstation.model.progress import Cancelled, CancelToken
     from workstation.perfusion.analysis import PerfusionOptions, analyse
-    from workstation.perfusion.inputs import choose_adc_map, choose_perfusion_series
+    from workstation.perfusion.inputs import choose_perfusion_series
     from workstation.perfusion.outputs import save_outputs
 
-    if args.nihss is not None and not 0 <= args.nihss <= 42:
-        print(f"halong perfusion: error: NIHSS must be 0-42, got {args.nihss}", file=sys.stderr)
+    if _nihss_refused(args.nihss):
         return EXIT_ERROR
     home = resolve_home(args.home)
     database = home.database_path
@@ -90,17 +108,13 @@ def run(args: argparse.Namespace) -> int:
                 request = resolve_input(str(args.input), database)
                 loaded = load_series(request, database, progress, token, frame_interval_s=args.dt)
                 study = choose_perfusion_series(loaded, args.dt)
-                adc = None
-                if args.adc:
-                    adc_request = resolve_input(str(args.adc), database)
-                    adc = choose_adc_map(load_series(adc_request, database, progress, token))
             options = PerfusionOptions(
                 clinical=ClinicalInputs(args.age, args.nihss, args.onset_hours),
-                adc=adc,
+                adc=resolve_input(str(args.adc), database) if args.adc else None,
                 aif_lps_mm=args.aif,
                 vof_lps_mm=args.vof,
             )
-            result = analyse(study.volume, options, stages, token)
+            result = analyse(study.loaded, options, database, stages, token)
             result.qc.notes[:0] = study.notes
             seal = home.result_seal_key()
             written = save_outputs(result, study.loaded, args.out, seal, stages, token)
@@ -111,6 +125,49 @@ def run(args: argparse.Namespace) -> int:
         print("halong perfusion: cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
     _print_summary(result.to_json(), written.folder)
+    return 0
+
+
+def _nihss_refused(nihss: int | None) -> bool:
+    if nihss is not None and not 0 <= nihss <= 42:
+        print(f"halong: error: NIHSS must be 0-42, got {nihss}", file=sys.stderr)
+        return True
+    return False
+
+
+def run_triage(args: argparse.Namespace) -> int:
+    """0 with the decisions printed; 2 when the folder holds no valid perfusion result."""
+    import json
+
+    from ai.perfusion import ClinicalInputs
+    from workstation.perfusion.analysis import decide_triage
+    from workstation.reporting.result_schema import ResultSchemaError, require_valid
+
+    if _nihss_refused(args.nihss):
+        return EXIT_ERROR
+    path = args.result_dir / "perfusion.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        require_valid(document, "perfusion", str(path))
+    except (OSError, ValueError, ResultSchemaError) as error:
+        print(f"halong triage: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    ratio = document["mismatch_ratio"]
+    decisions = decide_triage(
+        document["core_ml"],
+        document["hypoperfusion_ml"],
+        document["mismatch_ml"],
+        float(ratio) if ratio is not None else None,
+        ClinicalInputs(args.age, args.nihss, args.onset_hours),
+    )
+    if args.json:
+        print(json.dumps({d.rule: d.to_json() for d in decisions}, ensure_ascii=False, indent=1))
+        return 0
+    print(f"Triage of {args.result_dir} (AI-generated volumes, new clinical values):")
+    for decision in decisions:
+        print(f"  {decision.rule:<15} {decision.status}")
+        for reason in decision.reasons:
+            print(f"  {'':<15} - {reason}")
     return 0
 
 

@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 when shown or saved, 1 when the series cannot be loaded, 2 on bad input."""
-    from workstation.ui.shell.app import run_window
+    from workstation.ui.app import run_window
 
     if args.screenshot is not None and not args.screenshot.absolute().parent.is_dir():
         raise ViewError(

@@ -202,8 +202,16 @@ def _attributes(header: InstanceHeader) -> dict[str, object]:
     attributes: dict[str, object] = {
         "SeriesDescription": header.series_description,
         "SeriesNumber": header.series_number,
+        "BodyPartExamined": header.body_part,
+        # who and which study: the reading context names them on every panel
         "PatientID": header.patient_id,
+        "PatientName": header.patient_name,
+        "PatientBirthDate": header.patient_birth_date,
+        "PatientSex": header.patient_sex,
         "StudyDate": header.study_date,
+        "StudyTime": header.study_time,
+        "StudyDescription": header.study_description,
+        "AccessionNumber": header.accession_number,
     }
     if header.echo_time is not None:
         attributes["EchoTime"] = header.echo_time

@@ -21,7 +21,7 @@ from pydicom.errors import InvalidDicomError
 
 from workstation.net import hl7v2
 from workstation.net.destinations import DestinationKind
-from workstation.net.fhir_client import (
+from workstation.net.fhir_bundles import (
     FhirBundleError,
     bundle_key,
     bundle_patient_id,

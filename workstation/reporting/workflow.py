@@ -24,6 +24,7 @@ from workstation.model.report import Decision, Icd10Code, Report
 from workstation.reporting.drafts import DraftError, DraftSession, DraftStore
 
 if TYPE_CHECKING:
+    from workstation.model.context import ReadingContext
     from workstation.reporting.package import ReportPackage
     from workstation.reporting.results import ResultSet
     from workstation.reporting.signing import PdfSigner
@@ -90,6 +91,33 @@ def result_folders_of(package: Path) -> list[Path]:
     except (OSError, ValueError):
         return []
     return [Path(folder) for folder in document.get("result_dirs", [])]
+
+
+def saved_results(home: HalongHome, context: ReadingContext) -> list[Path]:
+    """The result folders a new report of the study being read starts from.
+
+    Those saved in this session (the reading context knows them), else the newest folder
+    of each capability under the study's results folder (a session before this one).
+    """
+    if context.study_key is None:
+        return []
+    known = context.all_results()
+    if known:
+        return known
+    from workstation.model.manifest import MANIFEST
+    from workstation.reporting.adapters import adapters
+
+    base = home.study_results(context.study_key)
+    newest = []
+    for adapter in adapters():
+        folders = [
+            p.parent
+            for p in base.glob(f"*/{adapter.result_file}")
+            if (p.parent / MANIFEST).is_file()
+        ]
+        if folders:
+            newest.append(max(folders, key=lambda folder: folder.stat().st_mtime))
+    return newest
 
 
 # --- drafts ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fixtures of the network tests live in net_fixtures.py, shared with test_cli_send.py."""
+"""Fixtures of the network tests live in net_fixtures.py, shared with the send command's tests."""
 
 from support.net_fixtures import fhir_server, halong_scp_port, mllp_listener, orthanc
 

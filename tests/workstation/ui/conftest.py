@@ -35,12 +35,12 @@ def _unattended(window) -> None:
 def make_window(qtbot, gui_env: Path) -> Iterator[Callable]:
     """Build main windows on the temp home; each must end with no background thread alive."""
     from workstation.home import resolve_home
-    from workstation.ui.shell.main_window import MainWindow
+    from workstation.ui.window import build_window
 
     windows = []
 
     def make():
-        window = MainWindow(resolve_home())
+        window = build_window(resolve_home())
         windows.append(window)
         # unattended at teardown: no "save your decisions?" question when it closes them
         qtbot.addWidget(window, before_close_func=_unattended)

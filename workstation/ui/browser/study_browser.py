@@ -37,7 +37,7 @@ from workstation.dicom.series_input import series_label
 from workstation.model.dates import dicom_date
 from workstation.model.progress import CancelToken, Progress
 from workstation.model.records import SeriesRecord, StudyRecord
-from workstation.ui.shell.workers import JobRunner
+from workstation.ui.common.workers import JobRunner
 
 COLUMNS = (
     "Patient / series",

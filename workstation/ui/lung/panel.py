@@ -15,8 +15,10 @@ with progress and Cancel in the status bar. The result is shown as:
 * a growth chart (pyqtgraph) of volume against days since the prior, when one is given.
 
 "Save for Report" writes the accepted nodules as ``halong lung`` would (lung.json, SEG,
-SR) with the reader's decisions, into the home's results folder, where the report
-panel finds them: the accepted list is what reporting uses.
+SR, sealed manifest) with the reader's decisions, into the study's results folder, and
+tells the reading context, where the report panel finds them. Each study keeps its own
+review (see :class:`~workstation.ui.shell.analysis_tool.AnalysisTool`): the panel shows
+the one of the study being read, under a header naming the patient.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from workstation.lung.analysis import analyse, is_chest_ct, prior_choices
 from workstation.lung.figures import NODULE_NAME, growth_points, nodule_labels
 from workstation.lung.outputs import save_review
 from workstation.lung.review_journal import ReviewJournal, apply_operation, replay
+from workstation.ui.common.patient_banner import PatientBanner
+from workstation.ui.common.styles import AI_LABEL_STYLE
 from workstation.ui.lung.widgets import (
     DECISION_RGB,
     SELECTED_RGB,
@@ -56,9 +60,6 @@ from workstation.ui.lung.widgets import (
     details_html,
 )
 from workstation.ui.shell.analysis_tool import AnalysisTool
-from workstation.ui.shell.docks import add_panel_dock
-from workstation.ui.shell.settings import read_text
-from workstation.ui.shell.styles import AI_LABEL_STYLE
 
 if TYPE_CHECKING:
     from ai.lung import LungResult
@@ -66,11 +67,10 @@ if TYPE_CHECKING:
     from viewers.curves import CurvesPanel
     from workstation.dicom.series_input import LoadedSeries
     from workstation.lung.analysis import LungSettings
-    from workstation.ui.shell.main_window import MainWindow
-    from workstation.ui.shell.workers import Job
+    from workstation.model.context import ReadingContext
+    from workstation.ui.common.workers import Job
+    from workstation.ui.shell.host import PanelHost
 
-#: Who decided: the reader's name, shared with the report editor.
-READER_KEY = "report/physician"
 DOCK_WIDTH = 460
 CHART_HEIGHT = 220
 OUTLINE_OPACITY = 1.0
@@ -91,6 +91,12 @@ class LungAnalysis:
     saved: list[Path] = field(default_factory=list)
     #: A decision or edit since the last save.
     unsaved_changes: bool = False
+    #: Every decision and edit, on disk until saved (see workstation.lung.review_journal).
+    journal: ReviewJournal | None = None
+    #: The nodule selected in the list.
+    selected: int | None = None
+    #: The overlay's label volume (made again after edits).
+    labels: np.ndarray | None = field(default=None, repr=False)
 
 
 def ai_label_text(result: LungResult) -> str:
@@ -105,8 +111,9 @@ def ai_label_text(result: LungResult) -> str:
 class LungPanel(QWidget):
     """The dock's content: AI label, exam summary, nodule list, edit buttons, details."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, context: ReadingContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.banner = PatientBanner(context)
         self.status = QLabel("Run Tools › Lung Nodules… on a chest CT.")
         self.status.setWordWrap(True)
         self.ai_label = QLabel()
@@ -157,10 +164,21 @@ class LungPanel(QWidget):
         rows.addWidget(self.save_button)
         self.controls.setEnabled(False)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
         layout.addWidget(self.status)
         layout.addWidget(self.ai_label)
         layout.addWidget(self.exam)
         layout.addWidget(self.controls, 1)
+
+    def clear(self, message: str) -> None:
+        """No result for the study being read: nothing of another study stays."""
+        self.status.setText(message)
+        self.ai_label.clear()
+        self.ai_label.hide()
+        self.exam.clear()
+        self.table.setRowCount(0)
+        self.details.clear()
+        self.controls.setEnabled(False)
 
     def show_exam(self, review: NoduleReview) -> None:
         from ai.lung.review import Decision
@@ -177,36 +195,42 @@ class LungPanel(QWidget):
 
 
 class LungTool(AnalysisTool):
-    """The Lung nodules action of a :class:`MainWindow`: job, dock, overlay, review, chart."""
+    """The Lung nodules tool: job, dock, overlay, review and chart, per study."""
 
+    key = "lung"
     title = "Lung nodules"
     #: The review changed (a decision or an edit): the :class:`LungAnalysis`.
     review_changed = Signal(object)
     #: An edit could not be made; the message is for the user.
     edit_refused = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.analysis: LungAnalysis | None = None
+    def __init__(self, host: PanelHost) -> None:
+        super().__init__(host)
         self.dialog: LungRunDialog | None = None
         self.panel: LungPanel | None = None
         self.chart: CurvesPanel | None = None
         self.chart_dock: QDockWidget | None = None
-        self.selected: int | None = None
         #: "move" or "add" while the next click on a slice says where.
         self.pick_mode: str | None = None
         self._tool_before_pick = "none"
-        self._labels: np.ndarray | None = None
-        self._saved_by_study: dict[str, list[Path]] = {}
         self.review_actions: dict[str, QAction] = {}
-        self._journal: ReviewJournal | None = None
-        window.series_opened.connect(self._series_opened)
-
-    def bind(self, action: QAction) -> None:
-        """The menu action that starts the analysis: enabled while a 3D CT is open."""
-        self.action = action
+        self.action = host.add_action(
+            "lung_nodules", "&Lung Nodules…", "Ctrl+Shift+L", self.start, menu="&Tools",
+            tip="Find, measure and categorise lung nodules; review each",
+        )  # fmt: skip
         self._make_review_actions()
+        host.add_close_guard(self.confirm_close)
         self._update_actions()
+
+    @property
+    def selected(self) -> int | None:
+        analysis = self.analysis
+        return analysis.selected if analysis is not None else None
+
+    @selected.setter
+    def selected(self, nodule_id: int | None) -> None:
+        if self.analysis is not None:
+            self.analysis.selected = nodule_id
 
     def _make_review_actions(self) -> None:
         """Window-wide shortcuts for the review (shown in the Tools menu and tooltips)."""
@@ -220,14 +244,14 @@ class LungTool(AnalysisTool):
             ("save", "Save Nodules for Report", "Ctrl+Shift+S", self.save_for_report, False),
         )  # fmt: skip
         for key, text, shortcut, slot, checkable in entries:
-            self.review_actions[key] = self.window.add_action(
-                f"lung_{key}", text, shortcut, slot, checkable=checkable
+            self.review_actions[key] = self.host.add_action(
+                f"lung_{key}", text, shortcut, slot, checkable=checkable, menu="&Tools"
             )
 
     # --- running -------------------------------------------------------------------
 
     def _open_ct(self) -> LoadedSeries | None:
-        loaded = self.window.loaded
+        loaded = self.host.loaded
         return loaded if loaded is not None and is_chest_ct(loaded.volume) else None
 
     def _update_actions(self) -> None:
@@ -243,35 +267,31 @@ class LungTool(AnalysisTool):
         """Ask for the run's settings, then run (the menu action)."""
         loaded = self._open_ct()
         if loaded is None:
-            self.window.statusBar().showMessage("Open a chest CT (one 3D CT series) first", 5000)
+            self.host.notify("Open a chest CT (one 3D CT series) first")
             return
         if self.running or not self._may_discard_review():
             return
         if self.dialog is None:
-            self.dialog = LungRunDialog(self.window)
+            self.dialog = LungRunDialog(self.host.main_widget)
             self.dialog.accepted.connect(lambda: self.run(self.dialog.settings()))
-        self.dialog.set_priors(prior_choices(self.window.home.database_path, loaded.volume))
+        self.dialog.set_priors(prior_choices(self.host.home.database_path, loaded.volume))
         self.dialog.open()
 
     def _may_discard_review(self) -> bool:
         """Whether a new run may replace a review with unsaved decisions (asks the reader)."""
         analysis = self.analysis
-        if analysis is None or not analysis.unsaved_changes or not self.window.interactive:
+        if analysis is None or not analysis.unsaved_changes or not self.host.interactive:
             return True
         answer = QMessageBox.question(
-            self.window,
+            self.host.main_widget,
             "Lung nodules",
             "Your decisions on the current nodule list are not saved for the report. "
             "Run the analysis again and discard them?",
         )
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        self._discard_journal()
+        _discard_journal(analysis)
         return True
-
-    def _discard_journal(self) -> None:
-        if self._journal is not None:
-            self._journal.discard()
 
     def run(self, settings: LungSettings) -> Job | None:
         """Analyse the open CT in the background; the result is shown when done."""
@@ -281,7 +301,7 @@ class LungTool(AnalysisTool):
         self._ensure_dock()
         return self._start_job(
             loaded,
-            partial(analyse, loaded, settings, self.window.home.database_path),
+            partial(analyse, loaded, settings, self.host.home.database_path),
             lambda result: self._finished(loaded, settings, result),
         )
 
@@ -289,38 +309,36 @@ class LungTool(AnalysisTool):
         from ai.lung.review import NoduleReview
 
         review = NoduleReview(result, loaded.volume, settings.solid_threshold_hu)
-        self.analysis = LungAnalysis(loaded, settings, review)
-        restored = self._open_journal(loaded, review)
-        self.selected = None
-        self._labels = None
-        assert self.panel is not None
-        self.panel.ai_label.setText(ai_label_text(result))
-        self.panel.ai_label.show()
+        analysis = LungAnalysis(loaded, settings, review)
+        restored = self._open_journal(analysis)
+        if self._finished_elsewhere(analysis):
+            return
         if self._result_on_screen():
-            self.window.set_preset(READING_PRESET)
-        self._show_on_viewer()
+            self.host.set_preset(READING_PRESET)
+        self.show_current()
         first = self._first_row_nodule()
         if first is not None:
             self.select(first)
         message = f"Lung nodules: {len(result.nodules)} found (AI-generated; review each)"
         if restored:
             message += f"; {restored} unsaved decision(s) and edit(s) of yours restored"
-        self.window.statusBar().showMessage(message, 15_000)
-        self.result_shown.emit(self.analysis)
+        self.host.notify(message, 15_000)
+        self.result_shown.emit(analysis)
 
-    def _open_journal(self, loaded: LoadedSeries, review: NoduleReview) -> int:
+    def _open_journal(self, analysis: LungAnalysis) -> int:
         """This series' journal; what an earlier session left unsaved is replayed first."""
-        self._journal = ReviewJournal.for_review(
-            self._results_base(loaded), loaded.request.key, review
+        loaded, review = analysis.loaded, analysis.review
+        journal = ReviewJournal.for_review(
+            self.host.home.study_results(loaded.study_key), loaded.request.key, review
         )
-        operations = self._journal.saved_operations()
+        analysis.journal = journal
+        operations = journal.saved_operations()
         if not operations:
             return 0
         restored = replay(review, operations)
-        assert self.analysis is not None
-        self.analysis.unsaved_changes = True
+        analysis.unsaved_changes = True
         with contextlib.suppress(OSError):  # the file stays as it was; the next decision retries
-            self._journal.adopt(operations)
+            journal.adopt(operations)
         return restored
 
     def _first_row_nodule(self) -> int | None:
@@ -332,7 +350,7 @@ class LungTool(AnalysisTool):
     def _ensure_dock(self) -> None:
         if self.dock is not None:
             return
-        self.panel = LungPanel()
+        self.panel = LungPanel(self.host.context)
         panel = self.panel
         panel.table.itemSelectionChanged.connect(self._row_selected)
         panel.accept_button.clicked.connect(self.accept_selected)
@@ -349,14 +367,7 @@ class LungTool(AnalysisTool):
             (panel.save_button, "save"),
         ):
             button.setToolTip(self.review_actions[key].toolTip())
-        self.dock = add_panel_dock(
-            self.window,
-            "Lung Nodules",
-            "LungDock",
-            panel,
-            tab_with=self.window.tools_dock,
-            size=DOCK_WIDTH,
-        )
+        self.dock = self.host.add_dock("Lung Nodules", "LungDock", panel, size=DOCK_WIDTH)
         self.dock.raise_()
 
     def _ensure_chart(self) -> CurvesPanel:
@@ -365,33 +376,37 @@ class LungTool(AnalysisTool):
 
             self.chart = CurvesPanel("days since the prior", "volume (mm³)", "Nodule growth")
             self.chart.setMinimumHeight(CHART_HEIGHT)
-            self.chart_dock = add_panel_dock(
-                self.window,
+            self.chart_dock = self.host.add_dock(
                 "Nodule Growth",
                 "LungGrowthDock",
                 self.chart,
                 area=Qt.DockWidgetArea.BottomDockWidgetArea,
+                beside_tools=False,
                 scroll=False,
             )
         return self.chart
 
     # --- showing the result on the viewer ------------------------------------------------
 
-    def _series_opened(self, _loaded: LoadedSeries) -> None:
+    def show_current(self) -> None:
+        """The study's review: list, exam, overlay and chart (overlay only when the viewer
+        shows the series analysed); or cleared, when the study has none."""
+        assert self.panel is not None
         self.end_pick()
-        if self.analysis is not None and self.panel is not None:
-            self._show_on_viewer()
         self._update_actions()
-
-    def _show_on_viewer(self) -> None:
-        """List, exam, overlay and chart, when the viewer shows the series analysed."""
-        assert self.panel is not None and self.analysis is not None
-        self._update_actions()
+        analysis = self.analysis
+        if analysis is None:
+            self.panel.clear(self._no_result())
+            if self.chart_dock is not None:
+                self.chart_dock.hide()
+            return
+        self.panel.ai_label.setText(ai_label_text(analysis.review.result))
+        self.panel.ai_label.show()
         self._refresh_panel()
         if not self._say_whose_result():
             return
         self._follow_clicks(self._clicked)
-        self._labels = None
+        analysis.labels = None
         self.apply_overlay()
 
     def _refresh_panel(self) -> None:
@@ -427,10 +442,11 @@ class LungTool(AnalysisTool):
         if not self._result_on_screen():
             return
         assert self.analysis is not None
-        viewer = self.window.viewer
+        viewer = self.host.viewer
         assert viewer is not None
-        if self._labels is None:  # only edits change the voxels; decisions change colours
-            self._labels = nodule_labels(self.analysis.review)
+        analysis = self.analysis
+        if analysis.labels is None:  # only edits change the voxels; decisions change colours
+            analysis.labels = nodule_labels(analysis.review)
         colours = {}
         for item in self.analysis.review.items:
             decision = str(item.decision)
@@ -438,7 +454,7 @@ class LungTool(AnalysisTool):
                 colours[item.id] = SELECTED_RGB
             elif decision in DECISION_RGB:
                 colours[item.id] = DECISION_RGB[decision]
-        viewer.set_label_overlay(self._labels, colours, OUTLINE_OPACITY, outline=True)
+        viewer.set_label_overlay(analysis.labels, colours, OUTLINE_OPACITY, outline=True)
 
     # --- selection -------------------------------------------------------------------
 
@@ -469,7 +485,7 @@ class LungTool(AnalysisTool):
         self._show_details()
         self._show_growth()
         if self._result_on_screen():
-            viewer = self.window.viewer
+            viewer = self.host.viewer
             assert viewer is not None
             viewer.go_to(item.nodule.measurements.center_lps_mm)
             self.apply_overlay()
@@ -499,14 +515,13 @@ class LungTool(AnalysisTool):
         self._changed()
 
     def _record(self, operation: dict) -> None:
-        """Into the journal first: a crash from now on loses nothing (see lung_journal)."""
-        if self._journal is not None:
+        """Into the journal first: a crash from now on loses nothing (see review_journal)."""
+        journal = self.analysis.journal if self.analysis is not None else None
+        if journal is not None:
             try:
-                self._journal.record(operation)
+                journal.record(operation)
             except OSError as error:
-                self.window.statusBar().showMessage(
-                    f"Could not keep your lung decisions on disk: {error}", 10_000
-                )
+                self.host.notify(f"Could not keep your lung decisions on disk: {error}", 10_000)
 
     def _decide(self, decision: str) -> None:
         if self.selected is not None and self._result_on_screen():
@@ -516,7 +531,7 @@ class LungTool(AnalysisTool):
         assert self.analysis is not None
         self.analysis.unsaved_changes = True
         if voxels_changed:
-            self._labels = None
+            self.analysis.labels = None
         self._refresh_panel()
         self.apply_overlay()
         self.review_changed.emit(self.analysis)
@@ -538,22 +553,22 @@ class LungTool(AnalysisTool):
             self.end_pick()
             return
         if mode == "move" and self.selected is None:
-            self.window.statusBar().showMessage("Select the nodule to move first", 5000)
+            self.host.notify("Select the nodule to move first")
             self.end_pick()
             return
         if self.pick_mode is None:
-            self._tool_before_pick = self.window.view_state.tool
+            self._tool_before_pick = self.host.current_tool()
         self.pick_mode = mode
-        self.window.set_tool("crosshair")
+        self.host.set_tool("crosshair")
         self._show_pick_state()
         what = "where the nodule really is" if mode == "move" else "on the missed nodule"
-        self.window.statusBar().showMessage(f"Click {what} (Esc to stop)", 10_000)
+        self.host.notify(f"Click {what} (Esc to stop)", 10_000)
 
     def end_pick(self) -> None:
         if self.pick_mode is not None:
             self.pick_mode = None
-            if self.window.view_state.tool == "crosshair":
-                self.window.set_tool(self._tool_before_pick)
+            if self.host.current_tool() == "crosshair":
+                self.host.set_tool(self._tool_before_pick)
         self._show_pick_state()
 
     def _show_pick_state(self) -> None:
@@ -569,7 +584,7 @@ class LungTool(AnalysisTool):
         """A click on a slice: an edit when picking, else select the nodule clicked, if any."""
         if self.analysis is None or not self._result_on_screen():
             return
-        mode = self.pick_mode if self.window.view_state.tool == "crosshair" else None
+        mode = self.pick_mode if self.host.current_tool() == "crosshair" else None
         if mode is None:
             self.pick_mode = None
             self._show_pick_state()
@@ -615,13 +630,13 @@ class LungTool(AnalysisTool):
         self._changed(voxels_changed=True)
         self.select(item.id)
         m = item.nodule.measurements
-        self.window.statusBar().showMessage(
+        self.host.notify(
             f"Nodule {item.id}: {m.type}, {m.mean_diameter_mm:.1f} mm, {m.volume_mm3:.0f} mm³",
             10_000,
         )
 
     def _refuse(self, message: str) -> None:
-        self.window.statusBar().showMessage(f"Not changed: {message}", 10_000)
+        self.host.notify(f"Not changed: {message}", 10_000)
         self.edit_refused.emit(message)
 
     # --- saving for the report -----------------------------------------------------------
@@ -637,74 +652,72 @@ class LungTool(AnalysisTool):
         if not reader:
             return None
         pending = analysis.review.count(Decision.PENDING)
-        if pending and self.window.interactive:
+        if pending and self.host.interactive:
             answer = QMessageBox.question(
-                self.window,
+                self.host.main_widget,
                 "Lung nodules",
                 f"{pending} nodule(s) are still pending and will not be in the report. Save?",
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return None
-        return self.save_to(self.results_folder(), reader)
+        return self.save_to(self.results_folder(analysis), reader)
 
     def _reader(self) -> str:
-        """The reader's name from the settings, else asked for; empty (and said) if none."""
-        reader = read_text(self.window.settings, READER_KEY).strip()
-        if not reader and self.window.interactive:
+        """The reading context's reader, else asked for; empty (and said) if none."""
+        context = self.host.context
+        if not context.reader and self.host.interactive:
             reader, ok = QInputDialog.getText(
-                self.window, "Lung nodules", "Your name (recorded with your decisions):"
+                self.host.main_widget, "Lung nodules", "Your name (recorded with your decisions):"
             )
-            reader = reader.strip() if ok else ""
-            if reader:
-                self.window.settings.setValue(READER_KEY, reader)
-        if not reader:
-            self.window.show_error(
+            if ok:
+                context.set_reader(reader)
+        if not context.reader:
+            self.host.show_error(
                 "Lung nodules not saved", "Decisions need the reader's name: enter it to save."
             )
-        return reader
+        return context.reader
 
     def confirm_close(self) -> bool:
-        """Before the window closes: offer to save decisions not yet saved for the report.
+        """Before the window closes: offer to save decisions not yet saved for the report,
+        of every study reviewed in this session.
 
         False keeps the window open (the reader cancelled, or saving failed)."""
-        analysis = self.analysis
-        if analysis is None or not analysis.unsaved_changes or not self.window.interactive:
+        unsaved = [a for a in self.analyses.values() if a.unsaved_changes]
+        if not unsaved or not self.host.interactive:
             return True
         buttons = QMessageBox.StandardButton
+        patients = ", ".join(a.loaded.request.label for a in unsaved)
         answer = QMessageBox.question(
-            self.window,
+            self.host.main_widget,
             "Lung nodules",
-            "Your decisions on the lung nodules are not saved for the report. "
+            f"Your decisions on the lung nodules of {patients} are not saved for the report. "
             "Save them before closing?",
             buttons.Save | buttons.Discard | buttons.Cancel,
         )
         if answer == buttons.Discard:
-            self._discard_journal()
+            for analysis in unsaved:
+                _discard_journal(analysis)
             return True
         if answer != buttons.Save:
             return False
         reader = self._reader()
         if not reader:
             return False
-        folder = self.results_folder()
-        try:  # here and now: the window waits for it rather than lose the decisions
-            written = save_review(
-                analysis.review, analysis.loaded, folder, reader, self.window.home.result_seal_key()
-            )
-        except Exception as error:  # any failure to write: say it, keep the window open
-            self.window.show_error("Lung nodules not saved", str(error))
-            return False
-        self._saved(analysis, folder, written)
+        seal = self.host.home.result_seal_key()
+        for analysis in unsaved:
+            folder = self.results_folder(analysis)
+            try:  # here and now: the window waits for it rather than lose the decisions
+                written = save_review(analysis.review, analysis.loaded, folder, reader, seal)
+            except Exception as error:  # any failure to write: say it, keep the window open
+                self.host.show_error("Lung nodules not saved", str(error))
+                return False
+            self._saved(analysis, folder, written)
         return True
 
-    def _results_base(self, loaded: LoadedSeries) -> Path:
-        return self.window.home.root / "results" / loaded.study_key
-
-    def results_folder(self) -> Path:
-        """A new folder under the home's ``results/<study>/`` for this save."""
-        assert self.analysis is not None
+    def results_folder(self, analysis: LungAnalysis) -> Path:
+        """A new folder under the study's results for this save."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = self._results_base(self.analysis.loaded)
+        base = self.host.home.study_results(analysis.loaded.study_key)
         folder = base / f"lung-{stamp}"
         suffix = 1
         while folder.exists():
@@ -717,35 +730,32 @@ class LungTool(AnalysisTool):
         analysis = self.analysis
         if analysis is None:
             return None
-        seal = self.window.home.result_seal_key()
-        job = self.window.jobs.submit(
+        seal = self.host.home.result_seal_key()
+        job = self.host.jobs.submit(
             "save lung nodules",
             lambda _progress, _cancel: save_review(
                 analysis.review, analysis.loaded, Path(folder), reader, seal
             ),
             on_result=lambda written: self._saved(analysis, Path(folder), written),
-            on_error=partial(self.window.show_error, "Lung nodules not saved"),
+            on_error=partial(self.host.show_error, "Lung nodules not saved"),
         )
-        self.window.progress.track(job, f"Saving lung nodules to {Path(folder).name}")
+        self.host.progress.track(job, f"Saving lung nodules to {Path(folder).name}")
         return job
 
     def _saved(self, analysis: LungAnalysis, folder: Path, written: dict[str, Path]) -> None:
         analysis.saved.append(folder)
         analysis.unsaved_changes = False
-        if analysis is self.analysis:
-            self._discard_journal()
-        study = analysis.loaded.volume.provenance.study_uid or analysis.loaded.study_key
-        folders = self._saved_by_study.setdefault(study, [])
-        folders[:] = [f for f in folders if f != folder] + [folder]
+        _discard_journal(analysis)
+        self.host.context.add_result(self.key, folder, analysis.loaded.study_key)
         accepted = len(analysis.review.accepted())
-        self.window.statusBar().showMessage(
+        self.host.notify(
             f"{accepted} accepted nodule(s) saved for the report in {folder} "
             f"({len(written)} files)",
             10_000,
         )
         self.saved.emit(folder)
 
-    def saved_folders(self, study_uid: str) -> list[Path]:
-        """The latest lung result saved for the study in this session (for the report panel)."""
-        folders = self._saved_by_study.get(study_uid, [])
-        return folders[-1:]
+
+def _discard_journal(analysis: LungAnalysis) -> None:
+    if analysis.journal is not None:
+        analysis.journal.discard()

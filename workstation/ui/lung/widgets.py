@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.lung.analysis import LungSettings, PriorChoice
-from workstation.ui.shell.form_dialog import lay_out_form_dialog, note_label
+from workstation.ui.common.form_dialog import lay_out_form_dialog, note_label
 
 if TYPE_CHECKING:
     from ai.lung.review import NoduleReview, ReviewItem
@@ -70,7 +70,13 @@ class LungRunDialog(QDialog):
         form.addRow("&Patient risk:", self.risk)
         form.addRow("&Solid component above:", self.solid_threshold)
         form.addRow("&Compare with prior:", self.prior)
-        form.addRow("&Model bundle:", bundle_row)
+        form.addRow("Model bundle:", bundle_row)  # a row, not a widget: no & buddy
+        self.device = QComboBox()
+        for text, value in (("Automatic (GPU if there is one)", None), ("CPU", "cpu"),
+                            ("GPU (CUDA)", "cuda")):  # fmt: skip
+            self.device.addItem(text, value)
+        self.device.setToolTip("Where the network runs (halong lung --device)")
+        form.addRow("&Run on:", self.device)
         note = note_label(
             "The engine runs in the background; the viewer stays usable and Cancel in the "
             "status bar stops it. Every nodule it finds starts pending, for you to accept "
@@ -98,6 +104,7 @@ class LungRunDialog(QDialog):
             solid_threshold_hu=self.solid_threshold.value(),
             prior=prior.request if prior is not None else None,
             bundle_dir=Path(bundle).expanduser() if bundle else None,
+            device=self.device.currentData(),
         )
 
 

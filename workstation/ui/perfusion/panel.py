@@ -1,8 +1,10 @@
-"""The Stroke action: perfusion maps, core and penumbra, curves and triage on the open series.
+"""The Perfusion tool: maps, core and penumbra, curves and triage on the open series.
 
-Tools › Stroke Perfusion… (Ctrl+Shift+P, on a 4D series) asks for the clinical
-values the triage rules need, runs the engine (:func:`ai.perfusion.run_perfusion`)
-as a background job with progress and Cancel in the status bar, then shows:
+Tools › Perfusion… (Ctrl+Shift+P, on a 4D series) asks for the clinical values the
+triage rules need, an optional ADC map of the study and optional arterial and venous
+voxels (as ``halong perfusion --adc --aif --vof``), runs the engine as a background job
+with progress and Cancel in the status bar, then shows, under a header naming the
+patient:
 
 * a map (CBF, CBV, MTT, Tmax or TTP) as a coloured overlay with its legend,
   optionally hiding values below a threshold;
@@ -12,13 +14,16 @@ as a background job with progress and Cancel in the status bar, then shows:
 * the summary card: volumes, mismatch, HIR, DEFUSE 3 and DAWN with their reasons,
   QC warnings, and the AI label with the algorithm's name and version.
 
-"Save outputs…" writes what ``halong perfusion --out`` writes, so ``halong report``
-and the report panel can use the folder. The docks are built on first use: the
-window opens without pyqtgraph.
+"Save Outputs" writes what ``halong perfusion --out`` writes (with its sealed manifest)
+into the study's results folder, or a folder the user picks, and tells the reading
+context, where the report panel finds it. Each study keeps its own result. The docks
+are built on first use: the window opens without pyqtgraph.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -40,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workstation.perfusion.analysis import PerfusionOptions, analyse, retriage
+from workstation.perfusion.analysis import PerfusionOptions, adc_choices, analyse, retriage
 from workstation.perfusion.display import (
     CORE_LABEL,
     HYPOPERFUSION_LABEL,
@@ -53,35 +57,36 @@ from workstation.perfusion.display import (
     voxel_curve,
 )
 from workstation.perfusion.outputs import save_outputs
-from workstation.ui.perfusion.widgets import ClinicalDialog, SummaryCard, ml_text
+from workstation.ui.common.patient_banner import PatientBanner
+from workstation.ui.perfusion.widgets import PerfusionDialog, SummaryCard, ml_text
 from workstation.ui.shell.analysis_tool import AnalysisTool
-from workstation.ui.shell.docks import add_panel_dock
 
 if TYPE_CHECKING:
     from ai.perfusion import ClinicalInputs, PerfusionResult
     from viewers.curves import CurvesPanel
     from workstation.dicom.series_input import LoadedSeries
+    from workstation.model.context import ReadingContext
     from workstation.model.measurements import Measurement
     from workstation.perfusion.outputs import WrittenOutputs
-    from workstation.ui.shell.main_window import MainWindow
-    from workstation.ui.shell.workers import Job
+    from workstation.ui.common.workers import Job
+    from workstation.ui.shell.host import PanelHost
 
 #: The map shown first, and the threshold each map starts with when thresholding is on.
 DEFAULT_MAP = "tmax"
 DEFAULT_THRESHOLDS = {"tmax": 6.0, "mtt": 8.0}
 MAP_OPACITY = 0.6
 OUTLINE_OPACITY = 1.0
-SAVE_FOLDER_KEY = "stroke/last_output_folder"
+SAVE_FOLDER_KEY = "perfusion/last_output_folder"
 CURVES_MIN_HEIGHT = 200
 DOCK_WIDTH = 360
 
 
 @dataclass
-class StrokeAnalysis:
+class PerfusionAnalysis:
     """One analysis and what it was run on."""
 
     loaded: LoadedSeries
-    clinical: ClinicalInputs
+    options: PerfusionOptions
     result: PerfusionResult
     #: Folders the outputs were saved to.
     saved: list[Path] = field(default_factory=list)
@@ -98,15 +103,16 @@ def _swatch(rgb: tuple[float, float, float], text: str) -> str:
     return f"<span style='color:{colour}'>■</span> {text}"
 
 
-class StrokePanel(QWidget):
+class PerfusionPanel(QWidget):
     """The dock's content: the summary card, the overlay controls, clinical values, save."""
 
     #: The overlay choice changed (map, threshold or outlines).
     overlay_changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, context: ReadingContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.status = QLabel("Run Tools › Stroke Perfusion… on a perfusion series.")
+        self.banner = PatientBanner(context)
+        self.status = QLabel("Run Tools › Perfusion… on a perfusion series.")
         self.status.setWordWrap(True)
         self.card = SummaryCard()
         self.card.hide()
@@ -127,10 +133,13 @@ class StrokePanel(QWidget):
         )
         self.clinical_button = QPushButton("Clinical Values…")
         self.clinical_button.setToolTip("Enter age, NIHSS, onset: DEFUSE 3 and DAWN decide again")
-        self.save_button = QPushButton("Save Outputs…")
+        self.save_button = QPushButton("Save for Report")
         self.save_button.setToolTip(
-            "Write perfusion.json, NIfTI maps, summary.png and DICOM (as halong perfusion does)"
+            "Write perfusion.json, NIfTI maps, summary.png and DICOM (as halong perfusion does) "
+            "into the study's results, where the report finds them"
         )
+        self.save_as_button = QPushButton("Save Outputs To…")
+        self.save_as_button.setToolTip("The same files, into a folder you choose")
         self.controls = QWidget()
         rows = QVBoxLayout(self.controls)
         rows.setContentsMargins(0, 0, 0, 0)
@@ -149,9 +158,11 @@ class StrokePanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.clinical_button)
         row.addWidget(self.save_button)
+        row.addWidget(self.save_as_button)
         rows.addLayout(row)
         self.controls.setEnabled(False)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
         layout.addWidget(self.status)
         layout.addWidget(self.card)
         layout.addWidget(self.controls)
@@ -193,8 +204,15 @@ class StrokePanel(QWidget):
         self.threshold.setEnabled(on and self.map_name is not None)
         self.overlay_changed.emit()
 
+    def clear(self, message: str) -> None:
+        """No result for the study being read: the card of another study goes."""
+        self.status.setText(message)
+        self.card.hide()
+        self.card.clear()
+        self.controls.setEnabled(False)
 
-class StrokeCurves(QWidget):
+
+class PerfusionCurves(QWidget):
     """Arterial and venous curves above, the crosshair's voxel below (same time axis)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -214,53 +232,70 @@ class StrokeCurves(QWidget):
         layout.addWidget(self.vascular, 1)
         layout.addWidget(below, 1)
 
+    def clear(self) -> None:
+        self.vascular.clear()
+        self.voxel.clear()
+        self.voxel_position.setText("Shift+click (or the crosshair or probe tool) on a voxel.")
 
-class StrokeTool(AnalysisTool):
-    """The Stroke action of a :class:`MainWindow`: job, docks, overlays, curves, saving."""
 
-    title = "Stroke perfusion"
+class PerfusionTool(AnalysisTool):
+    """The Perfusion tool: job, docks, overlays, curves and saving, per study."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.analysis: StrokeAnalysis | None = None
-        self.dialog: ClinicalDialog | None = None
-        self.panel: StrokePanel | None = None
-        self.curves: StrokeCurves | None = None
+    key = "perfusion"
+    title = "Perfusion"
+
+    def __init__(self, host: PanelHost) -> None:
+        super().__init__(host)
+        self.dialog: PerfusionDialog | None = None
+        self.panel: PerfusionPanel | None = None
+        self.curves: PerfusionCurves | None = None
         self.curves_dock: QDockWidget | None = None
-        self._saved_by_study: dict[str, list[Path]] = {}
-        window.series_opened.connect(self._series_opened)
-
-    def bind(self, action: QAction) -> None:
-        """The menu action that starts the analysis: enabled while a 4D series is open."""
-        self.action = action
+        self.action = host.add_action(
+            "perfusion", "&Perfusion…", "Ctrl+Shift+P", self.start, menu="&Tools",
+            tip="Perfusion maps, core and penumbra, DEFUSE 3 / DAWN triage",
+        )  # fmt: skip
         self._update_actions()
 
     # --- running -------------------------------------------------------------------
 
     def _open_volume(self) -> LoadedSeries | None:
-        loaded = self.window.loaded
+        loaded = self.host.loaded
         return loaded if loaded is not None and loaded.volume.is_4d else None
 
     def _update_actions(self) -> None:
         if self.action is not None:
             self.action.setEnabled(self._open_volume() is not None and not self.running)
 
+    def _crosshair(self) -> tuple[float, float, float] | None:
+        viewer = self.host.viewer
+        point = viewer.crosshair if viewer is not None else None
+        return None if point is None else (float(point[0]), float(point[1]), float(point[2]))
+
     def start(self) -> None:
-        """Ask for the clinical values, then run (the menu action)."""
+        """Ask for the run's values, then run (the menu action)."""
         loaded = self._open_volume()
         if loaded is None:
-            self.window.statusBar().showMessage("Open a perfusion (4D) series first", 5000)
+            self.host.notify("Open a perfusion (4D) series first")
             return
         if self.running:
+            self.host.notify("A perfusion analysis is still running")
             return
-        if self.dialog is None:
-            self.dialog = ClinicalDialog(self.window)
-            self.dialog.accepted.connect(lambda: self.run(self.dialog.inputs()))
+        choices = adc_choices(
+            self.host.home.database_path,
+            loaded.volume.provenance.study_uid,
+            loaded.volume.provenance.series_uid,
+        )
+        dialog = PerfusionDialog(
+            self.host.main_widget, adc_choices=choices, crosshair=self._crosshair
+        )
         if self.analysis is not None and self.analysis.loaded is loaded:
-            self.dialog.set_inputs(self.analysis.clinical)
-        self.dialog.open()
+            dialog.set_inputs(self.analysis.options.clinical)
+        dialog.accepted.connect(lambda: self.run(dialog.options()))
+        dialog.finished.connect(dialog.deleteLater)
+        self.dialog = dialog
+        dialog.open()
 
-    def run(self, clinical: ClinicalInputs) -> Job | None:
+    def run(self, options: PerfusionOptions) -> Job | None:
         """Analyse the open 4D series in the background; the result is shown when done."""
         loaded = self._open_volume()
         if loaded is None or self.running:
@@ -268,62 +303,69 @@ class StrokeTool(AnalysisTool):
         self._ensure_docks()
         return self._start_job(
             loaded,
-            partial(analyse, loaded.volume, PerfusionOptions(clinical=clinical)),
-            lambda result: self._finished(loaded, clinical, result),
+            partial(analyse, loaded, options, self.host.home.database_path),
+            lambda result: self._finished(loaded, options, result),
         )
 
     def _finished(
-        self, loaded: LoadedSeries, clinical: ClinicalInputs, result: PerfusionResult
+        self, loaded: LoadedSeries, options: PerfusionOptions, result: PerfusionResult
     ) -> None:
-        self.analysis = StrokeAnalysis(loaded, clinical, result)
-        assert self.panel is not None and self.curves is not None
-        self.panel.card.show_result(result, clinical)
-        self.panel.card.show()
-        self.curves.vascular.set_labels("time (s)", result.aif.unit, "Arterial and venous input")
-        self.curves.voxel.set_labels("time (s)", result.aif.unit, "Voxel at the crosshair")
-        self.curves.vascular.set_curves(
-            {name: (curve.times_s, curve.values) for name, curve in vascular_curves(result).items()}
-        )
-        self.curves.voxel.clear()
-        self._show_on_viewer(first_time=True)
-        self.window.statusBar().showMessage(
-            f"Stroke perfusion done: core {ml_text(result.volumes.core_ml)}, "
+        analysis = PerfusionAnalysis(loaded, options, result)
+        if self._finished_elsewhere(analysis):
+            return
+        self.show_current(first_time=True)
+        self.host.notify(
+            f"Perfusion done: core {ml_text(result.volumes.core_ml)}, "
             f"Tmax > 6 s {ml_text(result.volumes.hypoperfusion_ml)} (AI-generated; review)",
             15_000,
         )
-        self.result_shown.emit(self.analysis)
+        self.result_shown.emit(analysis)
 
     # --- docks -----------------------------------------------------------------------
 
     def _ensure_docks(self) -> None:
         if self.dock is not None:
             return
-        window = self.window
-        self.panel = StrokePanel()
+        self.panel = PerfusionPanel(self.host.context)
         self.panel.overlay_changed.connect(self._overlay_changed)
         self.panel.clinical_button.clicked.connect(self.edit_clinical)
-        self.panel.save_button.clicked.connect(self.choose_folder_and_save)
-        self.dock = add_panel_dock(
-            window, "Stroke", "StrokeDock", self.panel, tab_with=window.tools_dock, size=DOCK_WIDTH
-        )
-        self.curves = StrokeCurves()
+        self.panel.save_button.clicked.connect(self.save_for_report)
+        self.panel.save_as_button.clicked.connect(self.choose_folder_and_save)
+        self.dock = self.host.add_dock("Perfusion", "PerfusionDock", self.panel, size=DOCK_WIDTH)
+        self.curves = PerfusionCurves()
         self.curves.setMinimumHeight(CURVES_MIN_HEIGHT)
-        self.curves_dock = add_panel_dock(
-            window,
+        self.curves_dock = self.host.add_dock(
             "Perfusion Curves",
-            "StrokeCurvesDock",
+            "PerfusionCurvesDock",
             self.curves,
             area=Qt.DockWidgetArea.BottomDockWidgetArea,
+            beside_tools=False,
             scroll=False,
         )
         self.dock.raise_()
 
-    # --- showing the result on the viewer ------------------------------------------------
+    # --- showing the result ----------------------------------------------------------------
 
-    def _series_opened(self, loaded: LoadedSeries) -> None:
-        self._update_actions()
-        if self.analysis is not None and self.panel is not None:
-            self._show_on_viewer()
+    def show_current(self, first_time: bool = False) -> None:
+        """The study's result: card and curves, overlays when the viewer shows the series
+        analysed; or cleared, when the study has none."""
+        assert self.panel is not None and self.curves is not None
+        analysis = self.analysis
+        if analysis is None:
+            self.panel.clear(self._no_result())
+            self.curves.clear()
+            return
+        result = analysis.result
+        self.panel.card.show_result(result, analysis.options.clinical)
+        self.panel.card.show()
+        self.curves.vascular.set_labels("time (s)", result.aif.unit, "Arterial and venous input")
+        self.curves.voxel.set_labels("time (s)", result.aif.unit, "Voxel at the crosshair")
+        self.curves.vascular.set_curves(
+            {name: (curve.times_s, curve.values) for name, curve in vascular_curves(result).items()}
+        )
+        if first_time:
+            self.curves.voxel.clear()
+        self._show_on_viewer(first_time)
 
     def _show_on_viewer(self, first_time: bool = False) -> None:
         """Overlays and curves on the viewer, when it shows the series analysed."""
@@ -332,7 +374,7 @@ class StrokeTool(AnalysisTool):
         self.panel.controls.setEnabled(on_screen)
         if not on_screen:
             return
-        viewer = self.window.viewer
+        viewer = self.host.viewer
         assert viewer is not None
         if not self._clicks_connected:
             viewer.measurement_added.connect(self._probe_placed)
@@ -353,7 +395,7 @@ class StrokeTool(AnalysisTool):
         if not self._result_on_screen():
             return
         assert self.panel is not None and self.analysis is not None
-        viewer = self.window.viewer
+        viewer = self.host.viewer
         assert viewer is not None
         result = self.analysis.result
         viewer.clear_overlays()
@@ -397,8 +439,8 @@ class StrokeTool(AnalysisTool):
         """Ask for the clinical values again; DEFUSE 3 and DAWN decide again at once."""
         if self.analysis is None:
             return
-        dialog = ClinicalDialog(self.window)
-        dialog.set_inputs(self.analysis.clinical)
+        dialog = PerfusionDialog(self.host.main_widget, run_options=False)
+        dialog.set_inputs(self.analysis.options.clinical)
         dialog.accepted.connect(lambda: self.set_clinical(dialog.inputs()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -407,21 +449,37 @@ class StrokeTool(AnalysisTool):
         analysis = self.analysis
         if analysis is None or self.panel is None:
             return
-        analysis.clinical = clinical
+        analysis.options = dataclasses.replace(analysis.options, clinical=clinical)
         retriage(analysis.result, clinical)
         self.panel.card.show_result(analysis.result, clinical)
+
+    def results_folder(self, analysis: PerfusionAnalysis) -> Path:
+        """A new folder under the study's results for this save."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = self.host.home.study_results(analysis.loaded.study_key)
+        folder, suffix = base / f"perfusion-{stamp}", 1
+        while folder.exists():
+            suffix += 1
+            folder = base / f"perfusion-{stamp}-{suffix}"
+        return folder
+
+    def save_for_report(self) -> Job | None:
+        """Write the outputs into the study's results, where the report panel finds them."""
+        if self.analysis is None:
+            return None
+        return self.save_to(self.results_folder(self.analysis))
 
     def choose_folder_and_save(self) -> None:
         if self.analysis is None:
             return
-        from workstation.ui.shell.settings import read_text
+        from workstation.ui.common.settings import read_text
 
-        start = read_text(self.window.settings, SAVE_FOLDER_KEY)
+        start = read_text(self.host.settings, SAVE_FOLDER_KEY)
         folder = QFileDialog.getExistingDirectory(
-            self.window, "Save the stroke perfusion outputs into a folder", start
+            self.host.main_widget, "Save the perfusion outputs into a folder", start
         )
         if folder:
-            self.window.settings.setValue(SAVE_FOLDER_KEY, folder)
+            self.host.settings.setValue(SAVE_FOLDER_KEY, folder)
             self.save_to(Path(folder))
 
     def save_to(self, folder: Path) -> Job | None:
@@ -429,32 +487,25 @@ class StrokeTool(AnalysisTool):
         analysis = self.analysis
         if analysis is None:
             return None
-        job = self.window.jobs.submit(
-            "save stroke outputs",
+        job = self.host.jobs.submit(
+            "save perfusion outputs",
             partial(
                 save_outputs,
                 analysis.result,
                 analysis.loaded,
                 Path(folder),
-                self.window.home.result_seal_key(),
+                self.host.home.result_seal_key(),
             ),
             on_result=lambda written: self._saved(analysis, written),
-            on_error=partial(self.window.show_error, "Stroke outputs not saved"),
+            on_error=partial(self.host.show_error, "Perfusion outputs not saved"),
         )
-        self.window.progress.track(job, f"Saving stroke outputs to {Path(folder).name}")
+        self.host.progress.track(job, f"Saving perfusion outputs to {Path(folder).name}")
         return job
 
-    def _saved(self, analysis: StrokeAnalysis, written: WrittenOutputs) -> None:
+    def _saved(self, analysis: PerfusionAnalysis, written: WrittenOutputs) -> None:
         analysis.saved.append(written.folder)
-        study_uid = analysis.loaded.volume.provenance.study_uid
-        folders = self._saved_by_study.setdefault(study_uid, [])
-        if written.folder not in folders:
-            folders.append(written.folder)
-        self.window.statusBar().showMessage(
-            f"Stroke outputs saved to {written.folder} ({len(written.files)} files)", 10_000
+        self.host.context.add_result(self.key, written.folder, analysis.loaded.study_key)
+        self.host.notify(
+            f"Perfusion outputs saved to {written.folder} ({len(written.files)} files)", 10_000
         )
         self.saved.emit(written.folder)
-
-    def saved_folders(self, study_uid: str) -> list[Path]:
-        """Output folders saved in this session for the study (for the report panel)."""
-        return list(self._saved_by_study.get(study_uid, []))

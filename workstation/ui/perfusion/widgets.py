@@ -1,4 +1,5 @@
-"""The Stroke panel's parts: the clinical values dialog and the summary card.
+"""The Perfusion panel's parts: the run dialog (clinical values, ADC map, AIF/VOF) and
+the summary card.
 
 Both only show and collect values; :mod:`workstation.ui.perfusion.panel` wires them.
 """
@@ -6,26 +7,36 @@ Both only show and collect values; :mod:`workstation.ui.perfusion.panel` wires t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from workstation.ui.shell.form_dialog import lay_out_form_dialog, note_label
-from workstation.ui.shell.styles import AI_LABEL_STYLE
+from workstation.ui.common.form_dialog import lay_out_form_dialog, note_label
+from workstation.ui.common.styles import AI_LABEL_STYLE
 
 if TYPE_CHECKING:
     from ai.perfusion import ClinicalInputs, PerfusionResult
+    from workstation.dicom.series_input import SeriesRequest
+    from workstation.perfusion.analysis import PerfusionOptions
+
+#: Where the crosshair is (LPS mm), or None: what "Use Crosshair" fills in.
+CrosshairAt = Callable[[], "tuple[float, float, float] | None"]
 
 NOT_GIVEN = "not given"
 STATUS_COLOURS = {"eligible": "#3ec46d", "not eligible": "#ff6b6b", "needs input": "#ffb000"}
@@ -45,12 +56,57 @@ def _optional_spin(box: QSpinBox | QDoubleSpinBox, high: float, suffix: str = ""
     box.setValue(-1)
 
 
-class ClinicalDialog(QDialog):
-    """Age, NIHSS and hours since last known well; each may stay "not given"."""
+def _point_text(point: Sequence[float] | None) -> str:
+    return "" if point is None else ", ".join(f"{value:.1f}" for value in point)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+
+def parse_point(text: str) -> tuple[float, float, float] | None:
+    """``X, Y, Z`` in LPS mm; empty means "find it automatically". ValueError otherwise."""
+    if not text.strip():
+        return None
+    parts = [part for part in text.replace(";", ",").split(",") if part.strip()]
+    if len(parts) != 3:
+        raise ValueError(f"expected X, Y, Z in LPS mm, got {text!r}")
+    x, y, z = (float(part) for part in parts)
+    return x, y, z
+
+
+class PointField(QWidget):
+    """An LPS point typed or taken from the crosshair; empty means automatic."""
+
+    def __init__(self, crosshair: CrosshairAt, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Stroke perfusion — clinical values")
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("automatic")
+        use = QPushButton("Use Crosshair")
+        use.setToolTip("Put the crosshair on the vessel first, then press this")
+        use.clicked.connect(lambda: self.text.setText(_point_text(crosshair())))
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.text, 1)
+        row.addWidget(use)
+
+    def point(self) -> tuple[float, float, float] | None:
+        return parse_point(self.text.text())
+
+
+class PerfusionDialog(QDialog):
+    """Age, NIHSS and hours since last known well (each may stay "not given"); with
+    ``run_options``, also the ADC map and the arterial and venous voxels, as
+    ``halong perfusion --adc --aif --vof`` takes them."""
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        run_options: bool = True,
+        adc_choices: Sequence[SeriesRequest] = (),
+        crosshair: CrosshairAt = lambda: None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(
+            "Perfusion — analyse this series" if run_options else "Perfusion — clinical values"
+        )
         self.age = QSpinBox()
         _optional_spin(self.age, 120, " years")
         self.nihss = QSpinBox()
@@ -63,11 +119,33 @@ class ClinicalDialog(QDialog):
         form.addRow("&Age:", self.age)
         form.addRow("&NIHSS:", self.nihss)
         form.addRow("&Hours since last known well:", self.onset_hours)
+        self.adc = QComboBox()
+        self.adc.addItem("None (CT, or MR without ADC)", None)
+        for request in adc_choices:
+            self.adc.addItem(request.label, request)
+        self.aif = PointField(crosshair)
+        self.vof = PointField(crosshair)
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #ff6b6b;")
+        if run_options:
+            form.addRow("A&DC map (MR core):", self.adc)
+            form.addRow("Arterial &input voxel (LPS mm):", self.aif)
+            form.addRow("&Venous output voxel (LPS mm):", self.vof)
         note = note_label(
-            "DEFUSE 3 and DAWN need these values. Leave a value “not given” and the "
+            "DEFUSE 3 and DAWN need the clinical values. Leave a value “not given” and the "
             "rule says “needs input”; you can enter it later without re-running."
         )
-        self.ok_button = lay_out_form_dialog(self, form, note)
+        self.ok_button = lay_out_form_dialog(self, form, note, self.message)
+
+    def accept(self) -> None:
+        """Close only with points that read as X, Y, Z (else say why and stay open)."""
+        try:
+            self.aif.point(), self.vof.point()
+        except ValueError as error:
+            self.message.setText(str(error))
+            return
+        self.message.clear()
+        super().accept()
 
     def set_inputs(self, clinical: ClinicalInputs) -> None:
         self.age.setValue(-1 if clinical.age_years is None else round(clinical.age_years))
@@ -83,6 +161,15 @@ class ClinicalDialog(QDialog):
             age_years=None if self.age.value() < 0 else float(self.age.value()),
             nihss=None if self.nihss.value() < 0 else self.nihss.value(),
             onset_hours=None if hours < 0 else hours,
+        )
+
+    def options(self) -> PerfusionOptions:
+        """Everything chosen (the points were checked when the dialog was accepted)."""
+        from workstation.perfusion.analysis import PerfusionOptions
+
+        aif, vof = self.aif.point(), self.vof.point()
+        return PerfusionOptions(
+            clinical=self.inputs(), adc=self.adc.currentData(), aif_lps_mm=aif, vof_lps_mm=vof
         )
 
 
@@ -121,7 +208,7 @@ class SummaryCard(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.ai_label = QLabel()
-        self.ai_label.setObjectName("StrokeAiLabel")
+        self.ai_label.setObjectName("PerfusionAiLabel")
         self.ai_label.setStyleSheet(AI_LABEL_STYLE)
         self.ai_label.setWordWrap(True)
         grid = QGridLayout()
@@ -130,7 +217,7 @@ class SummaryCard(QFrame):
         for row, (key, heading) in enumerate(self.ROWS):
             self.headings[key] = QLabel(heading)
             self.values[key] = QLabel()
-            self.values[key].setObjectName(f"stroke_{key}")
+            self.values[key].setObjectName(f"perfusion_{key}")
             self.values[key].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.values[key].setAlignment(Qt.AlignmentFlag.AlignRight)
             grid.addWidget(self.headings[key], row, 0)
@@ -148,6 +235,13 @@ class SummaryCard(QFrame):
         layout.addWidget(self.triage["defuse3"])
         layout.addWidget(self.triage["dawn"])
         layout.addWidget(self.qc)
+
+    def clear(self) -> None:
+        """Nothing of a result stays (another study's numbers must never show)."""
+        for label in (*self.values.values(), self.ai_label, self.clinical, self.qc):
+            label.clear()
+        for label in self.triage.values():
+            label.clear()
 
     def show_result(self, result: PerfusionResult, clinical: ClinicalInputs) -> None:
         volumes = result.volumes

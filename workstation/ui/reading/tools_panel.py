@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.model.context import ReadingContext
+from workstation.ui.common.patient_banner import PatientBanner
 from workstation.ui.reading.measurements_panel import MeasurementsPanel
 
 SLAB_MODES = {"Off": "none", "MIP": "mip", "MinIP": "minip", "Mean": "mean"}
@@ -54,9 +56,11 @@ class ToolsPanel(QWidget):
         presets: Sequence[QAction],
         volume_presets: Sequence[QAction],
         tools: Sequence[QAction],
+        context: ReadingContext,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.banner = PatientBanner(context)
         self.slab_mode = QComboBox()
         self.slab_mode.addItems(list(SLAB_MODES))
         self.slab_mode.setToolTip("Thick-slab projection of the slice views")
@@ -75,6 +79,7 @@ class ToolsPanel(QWidget):
         measurements = QGroupBox("Measurements")
         measurements_layout = QVBoxLayout(measurements)
         measurements_layout.setContentsMargins(4, 4, 4, 4)
+        measurements_layout.addWidget(self.banner)  # whose measurements these are
         measurements_layout.addWidget(self.measurements)
 
         layout = QVBoxLayout(self)

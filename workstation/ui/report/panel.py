@@ -2,8 +2,11 @@
 
 File › Report… (Ctrl+R) opens the report of the study shown: its waiting draft
 (autosaved, so nothing typed is lost to a crash), else its latest signed version,
-else a new draft from the AI result folders known for the study (stroke outputs
-saved in this session) or chosen by the user. Every keystroke and every decision
+else a new draft from the AI result folders saved for the study (the reading
+context's, else the newest of each kind under the study's results folder) or chosen
+by the user. The panel follows the reading context: when another study is opened, the
+report of the first is put away (its draft kept) and that study's own report, or
+nothing, is shown — never another patient's. Every keystroke and every decision
 goes to the draft's journal (:class:`~workstation.reporting.drafts.DraftSession`)
 before the panel moves on.
 
@@ -11,8 +14,9 @@ Nothing AI-made enters the report unless the physician accepts it: findings star
 *pending*, the preview and the signed PDF show only accepted ones, and the
 conclusion is written again from the accepted findings as long as the physician
 has not typed over it. Sign… asks for the PKCS#12 file and its passphrase (never
-stored or logged) and writes the package ``halong report`` writes; the fields then
-turn read-only, and Amend… starts the corrected version. Send queues the package
+stored or logged) and signs through the one report workflow
+(:func:`workstation.reporting.workflow.sign`, the gate included) as ``halong report``;
+the fields then turn read-only, and Amend… starts the corrected version. Send queues the package
 in the outbox for the configured PACS/EMR destinations and delivers it in the
 background; the status line shows each item's state.
 """
@@ -64,25 +68,27 @@ from workstation.reporting.workflow import (
     parse_icd10,
     render_preview,
     result_folders_of,
+    saved_results,
     sign,
     start_draft,
 )
+from workstation.ui.common.patient_banner import PatientBanner
 from workstation.ui.report.widgets import (
     DestinationsDialog,
     FindingRow,
     PreviewWindow,
     SignDialog,
 )
-from workstation.ui.shell.docks import add_panel_dock
 
 if TYPE_CHECKING:
+    from workstation.model.context import ReadingContext, Subject
     from workstation.net.destinations import Destination
     from workstation.net.outbox import OutboxItem
     from workstation.reporting.drafts import DraftSession
     from workstation.reporting.package import ReportPackage
     from workstation.reporting.results import ResultSet
-    from workstation.ui.shell.main_window import MainWindow
-    from workstation.ui.shell.workers import Job
+    from workstation.ui.common.workers import Job
+    from workstation.ui.shell.host import PanelHost
 
 #: The text fields, in the order of the report: (Report field, heading).
 TEXT_FIELDS = (
@@ -94,7 +100,6 @@ TEXT_FIELDS = (
     ("icd10", "ICD-10 codes (one per line: code, then its description)"),
 )
 SETTINGS = {
-    "physician": "report/physician",
     "language": "report/language",
     "institution": "report/institution",
     "p12": "report/p12_path",
@@ -131,8 +136,9 @@ def status_text(report: Report) -> str:
 class ReportPanel(QWidget):
     """The dock's content; :class:`ReportTool` fills it and reacts to it."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, context: ReadingContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.banner = PatientBanner(context)
         self.header = QLabel("No report open.")
         self.header.setWordWrap(True)
         self.status = QLabel()
@@ -173,6 +179,7 @@ class ReportPanel(QWidget):
         more.addWidget(self.destinations_button)
         more.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
         layout.addWidget(self.header)
         layout.addWidget(self.status)
         layout.addWidget(self.findings_box)
@@ -235,11 +242,12 @@ class ReportTool(QObject):
     #: Signing, preview or sending failed (the message).
     failed = Signal(str)
 
-    def __init__(self, window: MainWindow, known_folders: Callable[[str], list[Path]]) -> None:
-        super().__init__(window)
-        self.window = window
-        self.known_folders = known_folders
-        self.store = draft_store(window.home)
+    key = "report"
+
+    def __init__(self, host: PanelHost) -> None:
+        super().__init__(host.main_widget)
+        self.host = host
+        self.store = draft_store(host.home)
         self.action: QAction | None = None
         self.panel: ReportPanel | None = None
         self.dock: QDockWidget | None = None
@@ -254,21 +262,44 @@ class ReportTool(QObject):
         self.last_preview: Preview | None = None
         self._busy = False
 
-    def bind(self, action: QAction) -> None:
-        self.action = action
+        self.action = host.add_action(
+            "report_editor", "&Report…", "Ctrl+R", self.open_for_current_study, menu="&File",
+            tip="Edit, sign and send the report of the open study",
+        )  # fmt: skip
+        host.context.events.subject.connect(self._subject_changed)
+        host.context.events.reader.connect(self._reader_changed)
+
+    # --- following the reading context ------------------------------------------------
+
+    def _subject_changed(self, subject: Subject | None) -> None:
+        """Another study is read: put this report away; show that study's, if any."""
+        if self.report is not None and (
+            subject is None or subject.study.study_uid != self.report.study.study_uid
+        ):
+            if self.session is not None:
+                self.session.close()
+            self._clear("No report for this study.")
+        shown = self.dock is not None and self.dock.isVisible()
+        study_uid = subject.study.study_uid if subject is not None else ""
+        if self.report is None and shown and study_uid and not self.open_study(study_uid):
+            self._clear("No report for this study yet: File › Report… starts one.")
+
+    def _reader_changed(self, name: str) -> None:
+        if self.panel is not None and self.panel.physician.text().strip() != name:
+            self.panel.physician.setText(name)
 
     # --- opening ---------------------------------------------------------------------
 
     def open_for_current_study(self) -> None:
         """The menu action: the open study's draft, else its signed report, else a new draft."""
         self._ensure_dock()
-        loaded = self.window.loaded
-        study_uid = loaded.volume.provenance.study_uid if loaded is not None else ""
+        subject = self.host.context.subject
+        study_uid = subject.study.study_uid if subject is not None else ""
         if self.report is not None and (not study_uid or self.report.study.study_uid == study_uid):
             return  # already shown
         if study_uid and self.open_study(study_uid):
             return
-        folders = self.known_folders(study_uid) if study_uid else []
+        folders = saved_results(self.host.home, self.host.context) if study_uid else []
         if folders:
             self.open_results(folders)
         else:
@@ -286,19 +317,20 @@ class ReportTool(QObject):
                 results = load_result_sets(session.result_dirs, session.report.language)
                 self._show_draft(session, results)
                 return True
-            final = find_final(self.window.home, study_uid)
+            final = find_final(self.host.home, study_uid)
             if final is not None:
                 self._show_final(*final)
                 return True
         except Exception as error:  # a damaged result folder: tell, never crash
-            from workstation.ui.shell.workers import user_message
+            from workstation.ui.common.workers import user_message
 
-            self.window.show_error("Cannot open the report", user_message(error))
+            self.host.show_error("Cannot open the report", user_message(error))
         return False
 
     def choose_result_folders(self) -> None:
         folder = QFileDialog.getExistingDirectory(
-            self.window, "AI results for the report (a folder with perfusion.json or lung.json)"
+            self.host.main_widget,
+            "AI results for the report (a folder with perfusion.json or lung.json)",
         )
         if folder:
             self.open_results([Path(folder)])
@@ -306,19 +338,19 @@ class ReportTool(QObject):
     def open_results(self, result_dirs: Sequence[Path], language: str | None = None) -> bool:
         """Start a draft from AI result folders (all findings pending)."""
         self._ensure_dock()
-        settings = self.window.settings
+        settings = self.host.settings
         language = language or str(settings.value(SETTINGS["language"], DEFAULT_LANGUAGE))
         try:
             session, results = start_draft(
-                self.window.home,
+                self.host.home,
                 [Path(folder) for folder in result_dirs],
                 language=language,
                 institution=str(settings.value(SETTINGS["institution"], "")),
             )
         except Exception as error:  # unreadable results, unknown study: tell, never crash
-            from workstation.ui.shell.workers import user_message
+            from workstation.ui.common.workers import user_message
 
-            self.window.show_error("Cannot start the report", user_message(error))
+            self.host.show_error("Cannot start the report", user_message(error))
             return False
         self._show_draft(session, results)
         return True
@@ -338,12 +370,10 @@ class ReportTool(QObject):
             self.dock.show()
             self.dock.raise_()
             return
-        window = self.window
-        self.panel = panel = ReportPanel()
-        panel.physician.setText(str(window.settings.value(SETTINGS["physician"], "")))
-        panel.physician.textChanged.connect(
-            lambda text: window.settings.setValue(SETTINGS["physician"], text.strip())
-        )
+        window = self.host
+        self.panel = panel = ReportPanel(window.context)
+        panel.physician.setText(window.context.reader)
+        panel.physician.textChanged.connect(window.context.set_reader)
         for name, field in panel.fields.items():
             field.textChanged.connect(partial(self._field_edited, name))
         panel.new_button.clicked.connect(self.choose_result_folders)
@@ -352,9 +382,7 @@ class ReportTool(QObject):
         panel.send_button.clicked.connect(self.send)
         panel.destinations_button.clicked.connect(self.ask_destinations)
         panel.amend_button.clicked.connect(self.ask_to_amend)
-        self.dock = add_panel_dock(
-            window, "Report", "ReportDock", panel, tab_with=window.tools_dock, size=DOCK_WIDTH
-        )
+        self.dock = window.add_dock("Report", "ReportDock", panel, size=DOCK_WIDTH)
         self._update_buttons()
 
     def _clear(self, message: str) -> None:
@@ -430,9 +458,9 @@ class ReportTool(QObject):
             return
         label.setText("Outbox: reading…")
         package = self.package
-        self.window.jobs.submit(
+        self.host.jobs.submit(
             "read the outbox",
-            lambda _progress, _cancel: package_items(self.window.home, package),
+            lambda _progress, _cancel: package_items(self.host.home, package),
             on_result=lambda found: self._outbox_read(package, found),
             on_error=lambda message: self._outbox_read(package, None, message),
         )
@@ -489,19 +517,19 @@ class ReportTool(QObject):
             from workstation.reporting.package import FILES
 
             signed_pdf = self.package / FILES["pdf"]
-        job = self.window.jobs.submit(
+        job = self.host.jobs.submit(
             "report preview",
             partial(render_preview, report, list(self.results), signed_pdf),
             on_result=self._previewed,
             on_error=partial(self._job_failed, "Preview"),
         )
-        self.window.progress.track(job, "Report preview")
+        self.host.progress.track(job, "Report preview")
         return job
 
     def _previewed(self, preview: Preview) -> None:
         self.last_preview = preview
         if self.preview_window is None:
-            self.preview_window = PreviewWindow(self.window)
+            self.preview_window = PreviewWindow(self.host.main_widget)
         title = (
             "Report preview (draft — not signed)"
             if self.report and self.report.is_draft
@@ -517,7 +545,7 @@ class ReportTool(QObject):
     def ask_to_sign(self) -> None:
         if self.session is None or self._busy:
             return
-        settings = self.window.settings
+        settings = self.host.settings
         report = self.session.report
         pending = sum(1 for f in report.ai_findings if f.decision is Decision.PENDING)
         dialog = SignDialog(
@@ -525,7 +553,7 @@ class ReportTool(QObject):
             self.panel.physician.text().strip(),
             pending,
             str(settings.value(SETTINGS["timestamp_url"], "")),
-            self.window,
+            self.host.main_widget,
         )
         dialog.accepted.connect(lambda: self._sign_from(dialog))
         dialog.finished.connect(dialog.deleteLater)
@@ -537,8 +565,8 @@ class ReportTool(QObject):
         passphrase = dialog.take_passphrase()
         timestamp_url = dialog.timestamp_url.text().strip()
         if p12:
-            self.window.settings.setValue(SETTINGS["p12"], p12)
-        self.window.settings.setValue(SETTINGS["timestamp_url"], timestamp_url)
+            self.host.settings.setValue(SETTINGS["p12"], p12)
+        self.host.settings.setValue(SETTINGS["timestamp_url"], timestamp_url)
         self.sign(Path(p12), passphrase, dialog.physician_id.text(), timestamp_url or None)
 
     def sign(
@@ -558,7 +586,7 @@ class ReportTool(QObject):
             typed_physician_id=physician_id,
             timestamp_url=timestamp_url,
         )
-        home = self.window.home
+        home = self.host.home
 
         def work(progress, cancel):
             from workstation.reporting.signing import load_signer
@@ -567,14 +595,14 @@ class ReportTool(QObject):
             return sign(draft, result_dirs, signer, request, home, progress, cancel)
 
         self._set_busy(True)
-        job = self.window.jobs.submit(
+        job = self.host.jobs.submit(
             "sign report",
             work,
             on_result=self._signed,
             on_error=partial(self._job_failed, "Report not signed"),
             on_cancelled=lambda: self._set_busy(False),
         )
-        self.window.progress.track(job, "Signing the report")
+        self.host.progress.track(job, "Signing the report")
         return job
 
     def _signed(self, package: ReportPackage) -> None:
@@ -585,7 +613,7 @@ class ReportTool(QObject):
         self.package = folder
         self._busy = False
         self._show(package.report)
-        self.window.statusBar().showMessage(f"Report signed and saved in {folder}", 10_000)
+        self.host.notify(f"Report signed and saved in {folder}", 10_000)
         self.signed.emit(package)
 
     def _set_busy(self, busy: bool) -> None:
@@ -596,14 +624,14 @@ class ReportTool(QObject):
 
     def _job_failed(self, title: str, message: str) -> None:
         self._set_busy(False)
-        self.window.show_error(title, message)
+        self.host.show_error(title, message)
         self.failed.emit(message)
 
     # --- amending -----------------------------------------------------------------------
 
     def ask_to_amend(self) -> None:
         reason, ok = QInputDialog.getText(
-            self.window, "Amend the report", "Why is the signed report corrected?"
+            self.host.main_widget, "Amend the report", "Why is the signed report corrected?"
         )
         if ok and reason.strip():
             self.amend(reason)
@@ -620,18 +648,18 @@ class ReportTool(QObject):
     # --- sending ------------------------------------------------------------------------
 
     def destinations(self) -> list[Destination]:
-        settings = self.window.settings
+        settings = self.host.settings
         addresses = {
             kind: str(settings.value(_destination_key(kind), "")) for kind in DESTINATION_FORMS
         }
         return parse_destinations(addresses, str(settings.value(SETTINGS["calling_aet"], "")))
 
     def ask_destinations(self) -> None:
-        settings = self.window.settings
+        settings = self.host.settings
         addresses = {
             kind: str(settings.value(_destination_key(kind), "")) for kind in DESTINATION_FORMS
         }
-        dialog = DestinationsDialog(addresses, self.window)
+        dialog = DestinationsDialog(addresses, self.host.main_widget)
         dialog.accepted.connect(lambda: self.set_destinations(dialog.addresses()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -643,10 +671,10 @@ class ReportTool(QObject):
         try:
             parse_destinations(addresses)
         except DestinationError as error:
-            self.window.show_error("Destinations not saved", str(error))
+            self.host.show_error("Destinations not saved", str(error))
             return False
         for kind in DESTINATION_FORMS:
-            self.window.settings.setValue(_destination_key(kind), addresses.get(kind, ""))
+            self.host.settings.setValue(_destination_key(kind), addresses.get(kind, ""))
         return True
 
     def send(self) -> Job | None:
@@ -658,21 +686,21 @@ class ReportTool(QObject):
         try:
             destinations = self.destinations()
         except DestinationError as error:
-            self.window.show_error("Cannot send", str(error))
+            self.host.show_error("Cannot send", str(error))
             return None
         if not destinations:
-            self.window.statusBar().showMessage("Set where reports go first (Destinations…)", 8000)
+            self.host.notify("Set where reports go first (Destinations…)", 8000)
             self.ask_destinations()
             return None
         self._set_busy(True)
-        job = self.window.jobs.submit(
+        job = self.host.jobs.submit(
             "send report",
-            partial(send_package, self.package, destinations, self.window.home),
+            partial(send_package, self.package, destinations, self.host.home),
             on_result=self._sent,
             on_error=partial(self._job_failed, "Report not sent"),
             on_cancelled=self._send_cancelled,
         )
-        self.window.progress.track(job, "Sending the report")
+        self.host.progress.track(job, "Sending the report")
         return job
 
     def _sent(self, items: list[OutboxItem]) -> None:

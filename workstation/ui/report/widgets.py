@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 
 from workstation.model.report import AIFinding, Decision
 from workstation.reporting.sending import DESTINATION_FORMS
-from workstation.ui.shell.form_dialog import lay_out_form_dialog, note_label
-from workstation.ui.shell.styles import AI_LABEL_STYLE
+from workstation.ui.common.form_dialog import lay_out_form_dialog, note_label
+from workstation.ui.common.styles import AI_LABEL_STYLE
 
 #: How each decision looks: badge text and colour.
 DECISION_BADGES = {

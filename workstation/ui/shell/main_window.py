@@ -1,7 +1,7 @@
 """Halong's main window: study browser, MPR viewer, tools panel, status bar and menus.
 
 The window wires the parts together and does no long work itself: importing and
-loading run as background jobs (:mod:`workstation.ui.shell.workers`) with progress and
+loading run as background jobs (:mod:`workstation.ui.common.workers`) with progress and
 Cancel in the status bar. VTK is not needed to show the window: the viewer module
 is imported in the background once the window is up, and the viewer is created
 when the first series opens.
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QStackedWidget,
@@ -47,17 +48,19 @@ from workstation.dicom.series_input import (
     request_for_series,
 )
 from workstation.home import HalongHome, resolve_home
+from workstation.model.context import ReadingContext, SeriesShown
 from workstation.model.measurements import Measurement, probe
 from workstation.model.presets import VOLUME_PRESETS, WINDOW_PRESET_KEYS, WINDOW_PRESETS
 from workstation.model.progress import CancelToken, Progress
 from workstation.ui.browser.study_browser import StudyBrowser
+from workstation.ui.common import settings as keys
+from workstation.ui.common.docks import add_panel_dock
+from workstation.ui.common.job_progress import JobProgress
+from workstation.ui.common.settings import app_settings, read_text
+from workstation.ui.common.workers import Job, JobRunner
 from workstation.ui.reading.measurement_store import MeasurementFileError, MeasurementStore
 from workstation.ui.reading.tools_panel import DEFAULT_SLAB_MM, ToolsPanel
 from workstation.ui.reading.volume_cache import VolumeCache
-from workstation.ui.shell import settings as keys
-from workstation.ui.shell.job_progress import JobProgress
-from workstation.ui.shell.settings import app_settings, read_text
-from workstation.ui.shell.workers import Job, JobRunner
 
 if TYPE_CHECKING:
     from viewers.mpr_viewer import MprViewer
@@ -162,9 +165,14 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.home = home or resolve_home()
         self.settings = app_settings()
+        self.context = ReadingContext(reader=read_text(self.settings, keys.READER))
+        self.context.events.reader.connect(lambda name: self.settings.setValue(keys.READER, name))
         self.jobs = JobRunner(self, max_threads=2)
         self.volume_cache = VolumeCache()
-        self.measurement_store = MeasurementStore(self.home.root / "measurements")
+        self.measurement_store = MeasurementStore(self.home.measurements)
+        #: The analysis tools installed (lung, perfusion, report), by key.
+        self.tools: dict[str, object] = {}
+        self._close_guards: list[Callable[[], bool]] = []
         self.viewer: MprViewer | None = None
         self.loaded: LoadedSeries | None = None
         self.view_state = ViewState()
@@ -187,8 +195,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("HalongMainWindow")
         self.setAcceptDrops(True)
         self.actions: dict[str, QAction] = {}
+        self.menus: dict[str, QMenu] = {}
+        self._file_insert_point: QAction | None = None
         self._build_actions()
-        self._build_analysis_panels()
         self._build_central()
         self._build_docks()
         self._build_status_bar()
@@ -208,9 +217,10 @@ class MainWindow(QMainWindow):
         tip: str = "",
         short: str = "",
         checkable: bool = False,
+        menu: str = "",
     ) -> QAction:
         """A window-wide action with its shortcut shown in menus and tooltips, kept in
-        :attr:`actions` under ``key`` (analysis tools add theirs here too)."""
+        :attr:`actions` under ``key`` (analysis tools add theirs here too, into ``menu``)."""
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -225,6 +235,9 @@ class MainWindow(QMainWindow):
         action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)  # shortcuts work while the menu bar is hidden (full screen)
         self.actions[key] = action
+        if menu and menu in self.menus:
+            before = self._file_insert_point if menu == "&File" else None
+            self.menus[menu].insertAction(before, action)
         return action
 
     def _choices(
@@ -321,6 +334,7 @@ class MainWindow(QMainWindow):
             presets=[group[f"preset_{name}"] for name in WINDOW_PRESETS],
             volume_presets=[group[f"volume_{name}"] for name in VOLUME_PRESETS],
             tools=[group[f"tool_{name}"] for name, _, _ in TOOLS],
+            context=self.context,
         )
         self.tools_panel.slab_changed.connect(self.set_slab)
         self.tools_panel.measurements.changed.connect(self._measurements_changed)
@@ -363,7 +377,7 @@ class MainWindow(QMainWindow):
         sections: dict[str, Sequence[str | None]] = {
             "&File": (
                 "import_files", "import_folder", None, "open_selected", "open_folder",
-                "open_nifti", "refresh", None, "report_editor", None, "quit",
+                "open_nifti", "refresh", None, "quit",
             ),
             "&View": (
                 *(f"layout_{name}" for name, _, _ in LAYOUTS), None,
@@ -373,48 +387,55 @@ class MainWindow(QMainWindow):
             ),
             "&Tools": (
                 *(f"tool_{name}" for name, _, _ in TOOLS), None, "delete_measurement", None,
-                "stroke_perfusion", "lung_nodules", "lung_accept", "lung_reject", "lung_next",
-                "lung_previous", "lung_move", "lung_add", "lung_save",
             ),
             "&Help": ("about",),
         }  # fmt: skip
         for title, entries in sections.items():
             section = menu.addMenu(title)
+            self.menus[title] = section
             for key in entries:
                 if key is None:
-                    section.addSeparator()
+                    separator = section.addSeparator()
+                    if title == "&File":  # the tools' File entries go above "Quit"
+                        self._file_insert_point = separator
                 else:
                     section.addAction(self.actions[key])
 
-    # --- analysis panels (stroke perfusion, lung nodules, report editor) ----------
-    # Each panel is its own module with a tool object that owns its docks and jobs;
-    # the window only makes the menu action and hands it over.
+    # --- the host of the analysis panels (see workstation.ui.shell.host) -------------
 
-    def _build_analysis_panels(self) -> None:
-        from workstation.ui.lung.panel import LungTool
-        from workstation.ui.perfusion.panel import StrokeTool
-        from workstation.ui.report.panel import ReportTool
+    def install_tool(self, key: str, tool: object) -> None:
+        """Keep an analysis tool (the window only holds it; the tool talks through the host)."""
+        self.tools[key] = tool
 
-        self.stroke = StrokeTool(self)
-        self.stroke.bind(
-            self.add_action("stroke_perfusion", "Stroke &Perfusion…", "Ctrl+Shift+P",
-                         self.stroke.start, tip="Perfusion maps, core and penumbra, triage")
-        )  # fmt: skip
-        self.lung = LungTool(self)
-        self.lung.bind(
-            self.add_action("lung_nodules", "&Lung Nodules…", "Ctrl+Shift+L", self.lung.start,
-                         tip="Find, measure and categorise lung nodules; review each")
-        )  # fmt: skip
-        self.report = ReportTool(
-            self, lambda study: self.stroke.saved_folders(study) + self.lung.saved_folders(study)
-        )
-        self.report.bind(
-            self.add_action("report_editor", "&Report…", "Ctrl+R",
-                            self.report.open_for_current_study,
-                            tip="Edit, sign and send the report of the open study")
+    @property
+    def main_widget(self) -> QWidget:
+        return self
+
+    def notify(self, message: str, timeout_ms: int = 5000) -> None:
+        self.statusBar().showMessage(message, timeout_ms)
+
+    def add_dock(
+        self,
+        title: str,
+        object_name: str,
+        content: QWidget,
+        *,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+        beside_tools: bool = True,
+        size: int = 0,
+        scroll: bool = True,
+    ) -> QDockWidget:
+        tab_with = self.tools_dock if beside_tools else None
+        return add_panel_dock(
+            self, title, object_name, content, area=area, tab_with=tab_with, size=size,
+            scroll=scroll,
         )  # fmt: skip
 
-    # --- end of analysis panels ----------------------------------------------------
+    def add_close_guard(self, guard: Callable[[], bool]) -> None:
+        self._close_guards.append(guard)
+
+    def current_tool(self) -> str:
+        return self.view_state.tool
 
     # --- settings ----------------------------------------------------------------
 
@@ -613,6 +634,8 @@ class MainWindow(QMainWindow):
             self._before_preview = self.loaded
         self._preview_key = key
         self.loaded = None
+        # the panels follow the new patient now, not once the whole series is in
+        self.context.show_loading(volume, volume.provenance.study_uid or f"file-{key}")
         viewer.set_volume(volume, info_text=f"{self._load_label}\nloading… (first image)")
         self._apply_view_state(viewer)
         self.preview_shown.emit(volume)
@@ -626,8 +649,10 @@ class MainWindow(QMainWindow):
             return  # another series is on its way
         if previous is not None:
             self._show(previous)
-        elif self.viewer is not None:
-            self.viewer.set_volume(None)
+        else:
+            if self.viewer is not None:
+                self.viewer.set_volume(None)
+            self.context.show(None)
 
     def _show(self, loaded: LoadedSeries) -> None:
         self._preview_key = self._before_preview = None
@@ -641,6 +666,9 @@ class MainWindow(QMainWindow):
         self._restore_measurements(loaded)
         self._show_window_level()
         self._show_position(viewer.crosshair)
+        self.context.show(
+            SeriesShown(loaded.request.key, loaded.request.label, volume, loaded.study_key)
+        )
         self.series_opened.emit(loaded)
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -857,7 +885,7 @@ class MainWindow(QMainWindow):
     # --- shutdown ----------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.lung.confirm_close():
+        if not all(guard() for guard in self._close_guards):  # unsaved work kept open
             event.ignore()
             return
         self.save_settings()

@@ -22,6 +22,8 @@ LAYOUT = "viewer/layout"
 PRESET = "viewer/preset"
 IMPORT_FOLDER = "import/last_folder"
 OPEN_FOLDER = "open/last_folder"
+#: The reading physician's name (the reading context's reader), kept between runs.
+READER = "report/physician"
 
 
 def app_settings() -> QSettings:

@@ -45,12 +45,12 @@ def lung_window(qtbot, gui_env, lung_studies, make_window):
 
 def _run_from_the_menu(qtbot, window, with_prior: bool = False):
     window.actions["lung_nodules"].trigger()
-    dialog = window.lung.dialog
+    dialog = window.tools["lung"].dialog
     assert dialog.isVisible()
     assert dialog.prior.count() == 2  # "No prior" and the 2024 CT of the same patient
     assert dialog.prior.itemText(1).startswith("2024-03-01")
     dialog.prior.setCurrentIndex(1 if with_prior else 0)
-    with qtbot.waitSignal(window.lung.result_shown, timeout=TIMEOUT_MS) as shown:
+    with qtbot.waitSignal(window.tools["lung"].result_shown, timeout=TIMEOUT_MS) as shown:
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     return shown.args[0]
 
@@ -96,7 +96,7 @@ def test_lung_action_lists_the_nodules_with_overlay_ai_label_and_live_lung_rads(
     assert action.shortcut().toString() == "Ctrl+Shift+L"
     assert action.isEnabled()
     analysis = _run_from_the_menu(qtbot, window)
-    lung, review = window.lung, analysis.review
+    lung, review = window.tools["lung"], analysis.review
 
     # every nodule of the phantom is listed, with the size and category of the truth
     assert len(review.items) == len(lung_studies.truth) == 3
@@ -162,7 +162,7 @@ def test_a_missed_nodule_is_added_and_a_wrong_one_moved_by_clicking(
     from workstation.lung.analysis import LungSettings
 
     window = lung_window
-    lung = window.lung
+    lung = window.tools["lung"]
     # an operating point no candidate reaches: the engine "misses" every nodule
     with qtbot.waitSignal(lung.result_shown, timeout=TIMEOUT_MS) as shown:
         lung.run(LungSettings(min_probability=1.1))
@@ -234,15 +234,15 @@ def test_with_a_prior_the_growth_chart_and_doubling_time_follow_the_truth(
     assert glass.nodule.prior.status == "stable"  # 12 mm on both scans, a year apart
     assert small.nodule.prior.status == "new"
 
-    chart = window.lung.chart
-    assert chart is not None and window.lung.chart_dock.isVisible()
+    chart = window.tools["lung"].chart
+    assert chart is not None and window.tools["lung"].chart_dock.isVisible()
     assert sorted(chart.names) == sorted([f"Nodule {big.id}", f"Nodule {glass.id}"])
     days, volumes = chart.curve_data(f"Nodule {big.id}")
     assert list(days) == [0.0, INTERVAL_DAYS]
     assert volumes == pytest.approx([v1, v2], rel=0.15)
     # a re-segmented nodule keeps its prior match; growth is measured again
-    window.lung.select(big.id)
-    window.lung.resegment_selected()
+    window.tools["lung"].select(big.id)
+    window.tools["lung"].resegment_selected()
     assert review.item(big.id).nodule.prior.prior_id == prior.prior_id
 
 
@@ -260,13 +260,13 @@ def test_cancel_stops_the_analysis_and_the_window_stays_usable(qtbot, lung_windo
         return original(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "detect_candidates", slowed)
-    job = window.lung.run(LungSettings())
+    job = window.tools["lung"].run(LungSettings())
     assert job is not None and not window.actions["lung_nodules"].isEnabled()
     assert reached.wait(60)
-    with qtbot.waitSignal(window.lung.cancelled, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.tools["lung"].cancelled, timeout=TIMEOUT_MS):
         qtbot.mouseClick(window.progress.cancel_button, Qt.MouseButton.LeftButton)
-    assert window.lung.analysis is None
-    assert "cancelled" in window.lung.panel.status.text()
+    assert window.tools["lung"].analysis is None
+    assert "cancelled" in window.tools["lung"].panel.status.text()
     assert window.actions["lung_nodules"].isEnabled()
 
 
@@ -282,12 +282,12 @@ def test_saved_review_reaches_the_report_as_the_readers_accepted_findings(
     window = lung_window
     review = _run_from_the_menu(qtbot, window).review
     big, glass, small = (_matching(review, t) for t in lung_studies.truth)
-    window.lung.decide(big.id, "accepted")
-    window.lung.decide(small.id, "accepted")
-    window.lung.decide(glass.id, "rejected")
+    window.tools["lung"].decide(big.id, "accepted")
+    window.tools["lung"].decide(small.id, "accepted")
+    window.tools["lung"].decide(glass.id, "rejected")
     out = tmp_path / "lung-review"
-    with qtbot.waitSignal(window.lung.saved, timeout=TIMEOUT_MS):
-        window.lung.save_to(out, "Pham Van Duc")
+    with qtbot.waitSignal(window.tools["lung"].saved, timeout=TIMEOUT_MS):
+        window.tools["lung"].save_to(out, "Pham Van Duc")
 
     document = json.loads((out / "lung.json").read_text())
     assert [n["id"] for n in document["nodules"]] == [1, 2]
@@ -308,7 +308,7 @@ def test_saved_review_reaches_the_report_as_the_readers_accepted_findings(
     assert {f.decided_by for f in nodules} == {"Pham Van Duc"}
     exam = next(f for f in results.findings if f.kind == "lung-rads")
     assert exam.decision is Decision.PENDING  # the exam's category is confirmed in the report
-    assert window.lung.saved_folders(lung_studies.current_study_uid) == [out]
+    assert window.context.results("lung", lung_studies.current_study_uid) == [out]
 
 
 def test_closing_with_unsaved_decisions_offers_to_save_them(
@@ -321,8 +321,8 @@ def test_closing_with_unsaved_decisions_offers_to_save_them(
     window = lung_window
     review = _run_from_the_menu(qtbot, window).review
     big = _matching(review, lung_studies.truth[0])
-    window.lung.decide(big.id, "accepted")
-    window.settings.setValue("report/physician", "Pham Van Duc")
+    window.tools["lung"].decide(big.id, "accepted")
+    window.context.set_reader("Pham Van Duc")
     window.interactive = True
     buttons = QMessageBox.StandardButton
     answers = [buttons.Cancel, buttons.Save]
@@ -350,13 +350,13 @@ def test_decisions_survive_a_crash_and_come_back_on_the_next_run(
     first = lung_window
     review = _run_from_the_menu(qtbot, first).review
     big, glass, _ = (_matching(review, t) for t in lung_studies.truth)
-    first.lung.decide(big.id, "accepted")
-    first.lung.decide(glass.id, "rejected")
-    first.lung.select(big.id)
-    first.lung.panel.size_hint.setValue(20.0)
-    first.lung.resegment_selected()
+    first.tools["lung"].decide(big.id, "accepted")
+    first.tools["lung"].decide(glass.id, "rejected")
+    first.tools["lung"].select(big.id)
+    first.tools["lung"].panel.size_hint.setValue(20.0)
+    first.tools["lung"].resegment_selected()
     resegmented = review.item(big.id).nodule.measurements.volume_mm3
-    journal = first.lung._journal.path
+    journal = first.tools["lung"].analysis.journal.path
     assert journal.is_file()
     first.interactive = False  # unattended: no question, nothing saved (as after a crash)
     first.close()
@@ -374,6 +374,6 @@ def test_decisions_survive_a_crash_and_come_back_on_the_next_run(
     assert "3 unsaved decision(s) and edit(s) of yours restored" in (
         second.statusBar().currentMessage()
     )
-    with qtbot.waitSignal(second.lung.saved, timeout=TIMEOUT_MS):
-        second.lung.save_to(tmp_path / "saved", "Pham Van Duc")
+    with qtbot.waitSignal(second.tools["lung"].saved, timeout=TIMEOUT_MS):
+        second.tools["lung"].save_to(tmp_path / "saved", "Pham Van Duc")
     assert not journal.exists()  # saved for the report: nothing left to restore

@@ -60,7 +60,7 @@ def _sign_in_dialog(qtbot, tool, p12: Path, passphrase: str, outcome):
 
 
 def _open_draft(window, folder):
-    tool = window.report
+    tool = window.tools["report"]
     tool._ensure_dock()
     tool.panel.physician.setText("BS. Nguyễn Văn An (TEST)")
     assert tool.open_results([folder], language="en")
@@ -93,11 +93,13 @@ def test_a_draft_lists_pending_findings_and_keeps_what_was_typed(
 
     # as after a crash: another window reads the draft while this one never closed it
     other = make_window()
-    assert other.report.open_study(study_uid)
-    assert other.report.report.report_id == report_id
-    assert other.report.panel.fields["findings_text"].toPlainText() == "Left MCA hypodensity"
-    assert other.report.panel.fields["indication"].toPlainText().endswith("since 07:10")
-    other.report.close_report()
+    assert other.tools["report"].open_study(study_uid)
+    assert other.tools["report"].report.report_id == report_id
+    assert (
+        other.tools["report"].panel.fields["findings_text"].toPlainText() == "Left MCA hypodensity"
+    )
+    assert other.tools["report"].panel.fields["indication"].toPlainText().endswith("since 07:10")
+    other.tools["report"].close_report()
 
     tool.close_report()
     assert tool.report is None and not tool.dock.isVisible()
@@ -111,7 +113,7 @@ def test_only_accepted_findings_reach_the_preview_and_the_signed_pdf(
     qtbot, window, result_folder, pki, tmp_path, gui_env
 ):
     from workstation.reporting.verification import verify_pdf
-    from workstation.ui.shell.app import configure_logging
+    from workstation.ui.app import configure_logging
 
     log_file = configure_logging(gui_env / "logs")
     root = logging.getLogger()

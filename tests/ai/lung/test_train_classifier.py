@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ai.lung.classifier import NoduleClassifier
-from ai.models.train_nodule_classifier import (
+from ai.lung.train_classifier import (
     SPEC,
     TRAIN_SEED_BASE,
     build_network,

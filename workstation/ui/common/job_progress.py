@@ -6,7 +6,7 @@ from functools import partial
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from workstation.ui.shell.workers import Job
+from workstation.ui.common.workers import Job
 
 
 class JobProgress(QWidget):

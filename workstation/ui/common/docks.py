@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QWidget
 
-from workstation.ui.shell.settings import app_settings
+from workstation.ui.common.settings import app_settings
 
 
 def add_panel_dock(

@@ -1,6 +1,6 @@
 """Train the lung-nodule false-positive-reduction CNN and write it as a MONAI bundle.
 
-    python -m ai.models.train_nodule_classifier [--out resources/models/lung_nodule_fpr]
+    python -m ai.lung.train_classifier [--out resources/models/lung_nodule_fpr]
         [--train-scans 48] [--val-scans 12] [--epochs 10] [--seed 0]
 
 No weights can be downloaded here, so the network learns from synthetic chests
@@ -393,7 +393,7 @@ candidates again on mirrored patches and averages the log-odds.
 
 ## How it was trained
 
-`python -m ai.models.train_nodule_classifier {record["command_args"]}`
+`python -m ai.lung.train_classifier {record["command_args"]}`
 
 - {record["train_scans"]} synthetic chest CTs (`ai.phantoms`, seeds from
   {TRAIN_SEED_BASE}): pixel 0.65-1.4 mm, slices 0.8-8 mm, solid / ground-glass /

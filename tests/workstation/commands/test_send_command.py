@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-# The real Orthanc and the EMR stand-ins live with the network tests.
-sys.path.insert(0, str(Path(__file__).with_name("net")))
 from support.net_fixtures import fhir_server, halong_scp_port, mllp_listener, orthanc
 from support.report_files import write_report_folder
 

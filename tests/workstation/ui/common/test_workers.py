@@ -10,7 +10,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from workstation.model.progress import Cancelled
-from workstation.ui.shell.workers import JobRunner, user_message
+from workstation.ui.common.workers import JobRunner, user_message
 
 pytestmark = pytest.mark.gui
 

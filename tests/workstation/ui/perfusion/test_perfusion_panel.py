@@ -38,13 +38,13 @@ def _ml(text: str) -> float:
 
 def _run_from_the_menu(qtbot, window, age=-1, nihss=-1, hours=-1.0):
     """Tools › Stroke Perfusion…, the clinical values typed in, OK: until the result shows."""
-    window.actions["stroke_perfusion"].trigger()
-    dialog = window.stroke.dialog
+    window.actions["perfusion"].trigger()
+    dialog = window.tools["perfusion"].dialog
     assert dialog.isVisible()
     dialog.age.setValue(age)
     dialog.nihss.setValue(nihss)
     dialog.onset_hours.setValue(hours)
-    with qtbot.waitSignal(window.stroke.result_shown, timeout=TIMEOUT_MS) as shown:
+    with qtbot.waitSignal(window.tools["perfusion"].result_shown, timeout=TIMEOUT_MS) as shown:
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     return shown.args[0]
 
@@ -61,14 +61,14 @@ def _grab_axial(qtbot, window) -> np.ndarray:
 
 
 def test_stroke_action_shows_volumes_overlays_curves_triage_and_the_ai_label(qtbot, window, ctp):
-    action = window.actions["stroke_perfusion"]
+    action = window.actions["perfusion"]
     assert action.shortcut().toString() == "Ctrl+Shift+P"
     assert not action.isEnabled()  # nothing open yet
     _open(qtbot, window, ctp.folder)
     assert action.isEnabled()
 
     _run_from_the_menu(qtbot, window, age=70, nihss=14, hours=9.0)
-    stroke, truth = window.stroke, ctp.phantom
+    stroke, truth = window.tools["perfusion"], ctp.phantom
 
     # the summary card, against the phantom's truth
     card = stroke.panel.card
@@ -134,13 +134,13 @@ def test_missing_clinical_values_need_input_and_can_be_given_later(qtbot, window
 
     _open(qtbot, window, ctp.folder)
     _run_from_the_menu(qtbot, window)  # every value left "not given"
-    card = window.stroke.panel.card
+    card = window.tools["perfusion"].panel.card
     assert ">needs input<" in card.triage["defuse3"].text()
     assert "missing" in card.triage["defuse3"].text()
     assert ">needs input<" in card.triage["dawn"].text()
 
     started = time.monotonic()
-    window.stroke.set_clinical(ClinicalInputs(age_years=70, nihss=14, onset_hours=9.0))
+    window.tools["perfusion"].set_clinical(ClinicalInputs(age_years=70, nihss=14, onset_hours=9.0))
     assert time.monotonic() - started < 1.0  # decided again without running the engine
     assert ">eligible<" in card.triage["defuse3"].text()
     assert "NIHSS 14" in card.clinical.text()
@@ -148,7 +148,7 @@ def test_missing_clinical_values_need_input_and_can_be_given_later(qtbot, window
 
 def test_cancel_stops_the_analysis_and_the_window_stays_usable(qtbot, window, ctp, monkeypatch):
     import ai.perfusion.pipeline as pipeline
-    from ai.perfusion import ClinicalInputs
+    from workstation.perfusion.analysis import PerfusionOptions
 
     _open(qtbot, window, ctp.folder)
     original = pipeline.correct_motion
@@ -160,20 +160,20 @@ def test_cancel_stops_the_analysis_and_the_window_stays_usable(qtbot, window, ct
         return original(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "correct_motion", slowed)
-    job = window.stroke.run(ClinicalInputs())
-    assert job is not None and not window.actions["stroke_perfusion"].isEnabled()
+    job = window.tools["perfusion"].run(PerfusionOptions())
+    assert job is not None and not window.actions["perfusion"].isEnabled()
     assert window.progress.isVisible() and window.progress.cancel_button.isEnabled()
     assert reached.wait(30)
-    with qtbot.waitSignal(window.stroke.cancelled, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.tools["perfusion"].cancelled, timeout=TIMEOUT_MS):
         qtbot.mouseClick(window.progress.cancel_button, Qt.MouseButton.LeftButton)
-    assert window.stroke.analysis is None
-    assert "cancelled" in window.stroke.panel.status.text()
-    assert window.actions["stroke_perfusion"].isEnabled()
+    assert window.tools["perfusion"].analysis is None
+    assert "cancelled" in window.tools["perfusion"].panel.status.text()
+    assert window.actions["perfusion"].isEnabled()
     assert not window.viewer.slice_views["axial"]._labels.active
 
     monkeypatch.setattr(pipeline, "correct_motion", original)
-    with qtbot.waitSignal(window.stroke.result_shown, timeout=TIMEOUT_MS):
-        window.stroke.run(ClinicalInputs())
+    with qtbot.waitSignal(window.tools["perfusion"].result_shown, timeout=TIMEOUT_MS):
+        window.tools["perfusion"].run(PerfusionOptions())
     assert window.viewer.slice_views["axial"]._labels.active
 
 
@@ -183,8 +183,8 @@ def test_saved_outputs_are_what_halong_perfusion_writes(qtbot, window, ctp, tmp_
     _open(qtbot, window, ctp.folder)
     analysis = _run_from_the_menu(qtbot, window, age=70, nihss=14, hours=9.0)
     out = tmp_path / "stroke-out"
-    with qtbot.waitSignal(window.stroke.saved, timeout=TIMEOUT_MS):
-        window.stroke.save_to(out)
+    with qtbot.waitSignal(window.tools["perfusion"].saved, timeout=TIMEOUT_MS):
+        window.tools["perfusion"].save_to(out)
 
     document = json.loads((out / "perfusion.json").read_text())
     assert tuple(document) == JSON_KEYS
@@ -199,7 +199,7 @@ def test_saved_outputs_are_what_halong_perfusion_writes(qtbot, window, ctp, tmp_
 
     summary = pydicom.dcmread(out / "dicom" / "summary_sc.dcm")
     assert summary.PatientID == "PAT-300" and summary.StudyInstanceUID == ctp.study_uid
-    assert window.stroke.saved_folders(ctp.study_uid) == [out]
+    assert window.context.results("perfusion", ctp.study_uid) == [out]
 
 
 def test_saved_stroke_outputs_start_the_report_of_the_study(qtbot, window, ctp, tmp_path):
@@ -210,10 +210,10 @@ def test_saved_stroke_outputs_start_the_report_of_the_study(qtbot, window, ctp, 
         import_paths(db, ImportRequest([ctp.folder], window.home.store))
     _open(qtbot, window, ctp.folder)
     _run_from_the_menu(qtbot, window, age=70, nihss=14, hours=9.0)
-    with qtbot.waitSignal(window.stroke.saved, timeout=TIMEOUT_MS):
-        window.stroke.save_to(tmp_path / "stroke-out")
+    with qtbot.waitSignal(window.tools["perfusion"].saved, timeout=TIMEOUT_MS):
+        window.tools["perfusion"].save_to(tmp_path / "stroke-out")
     window.interactive = False  # an error is a status message, not a box
-    window.report.open_for_current_study()
-    report = window.report.report
+    window.tools["report"].open_for_current_study()
+    report = window.tools["report"].report
     assert report is not None and report.study.study_uid == ctp.study_uid
     assert [f.finding_id for f in report.ai_findings] == ["perfusion"]

@@ -80,7 +80,7 @@ def create_application():
     """The QApplication (the existing one, e.g. in tests), named "Halong"."""
     from PySide6.QtWidgets import QApplication
 
-    from workstation.ui.shell.settings import APPLICATION, ORGANISATION
+    from workstation.ui.common.settings import APPLICATION, ORGANISATION
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "halong"])
     app.setOrganizationName(ORGANISATION)
@@ -111,14 +111,14 @@ def run_window(
     if open_input is not None:
         request = resolve_input(open_input, halong_home.database_path)
     ensure_display()
-    configure_logging(halong_home.root / "logs")
+    configure_logging(halong_home.logs)
     app = create_application()
 
     from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
 
-    from workstation.ui.shell.main_window import MainWindow
+    from workstation.ui.window import build_window
 
-    window = MainWindow(halong_home)
+    window = build_window(halong_home)
     task = None
     if screenshot is not None:
         from workstation.ui.shell.screenshot import ScreenshotTask

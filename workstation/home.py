@@ -64,6 +64,11 @@ class HalongHome:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def demo(self) -> Path:
+        """Where ``halong demo`` writes the built-in demo studies by default."""
+        return self.root / "demo"
+
     def study_results(self, study_key: str) -> Path:
         """Where the window saves the results of one study (and keeps review journals)."""
         return self.results / study_key

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from workstation.model.progress import CancelToken
 
     home = resolve_home(args.home)
-    out = args.out or home.root / "demo"
+    out = args.out or home.demo
     token = CancelToken()
     with cancel_on_interrupt(token), ProgressLine() as progress:
         studies = write_demo_studies(out, seed=args.seed, progress=progress, cancel=token)

@@ -48,7 +48,6 @@ from PySide6.QtWidgets import (
 
 from workstation.lung.analysis import analyse, is_chest_ct, prior_choices
 from workstation.lung.figures import NODULE_NAME, growth_points, nodule_labels
-from workstation.lung.outputs import save_review
 from workstation.lung.review_journal import ReviewJournal, apply_operation, replay
 from workstation.ui.common.patient_banner import PatientBanner
 from workstation.ui.common.styles import AI_LABEL_STYLE
@@ -703,6 +702,8 @@ class LungTool(AnalysisTool):
         reader = self._reader()
         if not reader:
             return False
+        from workstation.lung.outputs import save_review
+
         seal = self.host.home.result_seal_key()
         for analysis in unsaved:
             folder = self.results_folder(analysis)
@@ -730,6 +731,8 @@ class LungTool(AnalysisTool):
         analysis = self.analysis
         if analysis is None:
             return None
+        from workstation.lung.outputs import save_review
+
         seal = self.host.home.result_seal_key()
         job = self.host.jobs.submit(
             "save lung nodules",

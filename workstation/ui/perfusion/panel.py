@@ -56,7 +56,6 @@ from workstation.perfusion.display import (
     vascular_curves,
     voxel_curve,
 )
-from workstation.perfusion.outputs import save_outputs
 from workstation.ui.common.patient_banner import PatientBanner
 from workstation.ui.perfusion.widgets import PerfusionDialog, SummaryCard, ml_text
 from workstation.ui.shell.analysis_tool import AnalysisTool
@@ -484,6 +483,8 @@ class PerfusionTool(AnalysisTool):
 
     def save_to(self, folder: Path) -> Job | None:
         """Write the outputs into ``folder`` in the background (as ``halong perfusion``)."""
+        from workstation.perfusion.outputs import save_outputs
+
         analysis = self.analysis
         if analysis is None:
             return None

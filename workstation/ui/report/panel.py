@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QFileDialog,
     QFormLayout,
@@ -150,7 +151,13 @@ class ReportPanel(QWidget):
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #ff6b6b;")
         self.physician = QLineEdit()
-        self.physician.setPlaceholderText("your name, as it goes on the report")
+        self.physician.setPlaceholderText("your name, as the signing certificate states it")
+        self.language = QComboBox()
+        self.language.addItem("Tiếng Việt", "vi")
+        self.language.addItem("English", "en")
+        self.language.setToolTip("The language of new drafts (halong report --language)")
+        self.institution = QLineEdit()
+        self.institution.setPlaceholderText("hospital name on new drafts (--institution)")
         self.findings_box = QGroupBox("AI findings")
         self.findings_layout = QVBoxLayout(self.findings_box)
         self.finding_rows: dict[str, FindingRow] = {}
@@ -158,6 +165,8 @@ class ReportPanel(QWidget):
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # headings above: narrow dock
         form.addRow("Reading physician:", self.physician)
+        form.addRow("Language of new drafts:", self.language)
+        form.addRow("Institution:", self.institution)
         for name, heading in TEXT_FIELDS:
             field = QPlainTextEdit()
             field.setObjectName(f"report_{name}")
@@ -374,6 +383,16 @@ class ReportTool(QObject):
         self.panel = panel = ReportPanel(window.context)
         panel.physician.setText(window.context.reader)
         panel.physician.textChanged.connect(window.context.set_reader)
+        settings = window.settings
+        language = str(settings.value(SETTINGS["language"], DEFAULT_LANGUAGE))
+        panel.language.setCurrentIndex(max(0, panel.language.findData(language)))
+        panel.language.currentIndexChanged.connect(
+            lambda _index: settings.setValue(SETTINGS["language"], panel.language.currentData())
+        )
+        panel.institution.setText(str(settings.value(SETTINGS["institution"], "")))
+        panel.institution.textChanged.connect(
+            lambda text: settings.setValue(SETTINGS["institution"], text.strip())
+        )
         for name, field in panel.fields.items():
             field.textChanged.connect(partial(self._field_edited, name))
         panel.new_button.clicked.connect(self.choose_result_folders)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,16 @@ class HalongHome:
     def study_results(self, study_key: str) -> Path:
         """Where the window saves the results of one study (and keeps review journals)."""
         return self.results / study_key
+
+    def new_result_folder(self, study_key: str, kind: str) -> Path:
+        """A folder name not used yet for a result of ``kind`` (``lung-20250301-101500``)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = self.study_results(study_key)
+        folder, suffix = base / f"{kind}-{stamp}", 1
+        while folder.exists():
+            suffix += 1
+            folder = base / f"{kind}-{stamp}-{suffix}"
+        return folder
 
     def result_seal_key(self) -> bytes:
         """This installation's secret for sealing result manifests (made on first use).

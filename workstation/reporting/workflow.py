@@ -137,10 +137,27 @@ def new_report(
 
 
 def start_draft(
-    home: HalongHome, result_dirs: Sequence[Path], *, language: str, institution: str = ""
+    home: HalongHome,
+    result_dirs: Sequence[Path],
+    *,
+    language: str,
+    institution: str = "",
+    study_uid: str = "",
 ) -> tuple[DraftSession, list[ResultSet]]:
-    """:func:`new_report`, autosaved from the first moment (the panel's "New Draft")."""
+    """:func:`new_report`, autosaved from the first moment (the panel's "New Draft").
+
+    ``study_uid``, when given, is the study being read: results of another study are
+    refused (a report must never be started on one patient's images with another's).
+    """
+    from workstation.reporting.gate import GateError
+
     draft, results = new_report(result_dirs, home, language=language, institution=institution)
+    if study_uid and draft.study.study_uid != study_uid:
+        name = " ".join(part for part in draft.patient.name.split("^") if part)
+        raise GateError(
+            f"refused: these results are of {name} (ID {draft.patient.patient_id}, study "
+            f"{draft.study.study_uid}), not of the study being read ({study_uid})"
+        )
     return draft_store(home).create(draft, result_dirs), results
 
 

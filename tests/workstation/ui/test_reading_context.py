@@ -126,6 +126,12 @@ def test_each_panel_shows_only_the_study_being_read(qtbot, make_window, two_pati
     assert "No lung nodules result for this study" in lung.panel.status.text()
     assert lung.panel.table.rowCount() == 0
     assert report.report is None
+    # nor can A's results start a report while B is read
+    (lung_folder_a,) = window.context.results("lung", lung_a.current_study_uid)
+    assert not report.open_results([lung_folder_a])
+    assert report.report is None and "not of the study being read" in (
+        window.statusBar().currentMessage()
+    )
 
     # perfusion on B
     with qtbot.waitSignal(perfusion.result_shown, timeout=TIMEOUT_MS):

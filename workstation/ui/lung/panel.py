@@ -24,7 +24,6 @@ the one of the study being read, under a header naming the patient.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -717,14 +716,7 @@ class LungTool(AnalysisTool):
 
     def results_folder(self, analysis: LungAnalysis) -> Path:
         """A new folder under the study's results for this save."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = self.host.home.study_results(analysis.loaded.study_key)
-        folder = base / f"lung-{stamp}"
-        suffix = 1
-        while folder.exists():
-            suffix += 1
-            folder = base / f"lung-{stamp}-{suffix}"
-        return folder
+        return self.host.home.new_result_folder(analysis.loaded.study_key, self.key)
 
     def save_to(self, folder: Path, reader: str) -> Job | None:
         """Write the reviewed result into ``folder`` in the background (lung.json, SEG, SR)."""

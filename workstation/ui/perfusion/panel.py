@@ -23,7 +23,6 @@ are built on first use: the window opens without pyqtgraph.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -454,13 +453,7 @@ class PerfusionTool(AnalysisTool):
 
     def results_folder(self, analysis: PerfusionAnalysis) -> Path:
         """A new folder under the study's results for this save."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = self.host.home.study_results(analysis.loaded.study_key)
-        folder, suffix = base / f"perfusion-{stamp}", 1
-        while folder.exists():
-            suffix += 1
-            folder = base / f"perfusion-{stamp}-{suffix}"
-        return folder
+        return self.host.home.new_result_folder(analysis.loaded.study_key, self.key)
 
     def save_for_report(self) -> Job | None:
         """Write the outputs into the study's results, where the report panel finds them."""

@@ -350,11 +350,13 @@ class ReportTool(QObject):
         settings = self.host.settings
         language = language or str(settings.value(SETTINGS["language"], DEFAULT_LANGUAGE))
         try:
+            subject = self.host.context.subject
             session, results = start_draft(
                 self.host.home,
                 [Path(folder) for folder in result_dirs],
                 language=language,
                 institution=str(settings.value(SETTINGS["institution"], "")),
+                study_uid=subject.study.study_uid if subject is not None else "",
             )
         except Exception as error:  # unreadable results, unknown study: tell, never crash
             from workstation.ui.common.workers import user_message

@@ -1,17 +1,24 @@
 """Reports: from the AI findings a physician accepted to a signed PDF and its messages.
 
-Headless (no Qt), shared by ``halong report`` and the viewer's report panel:
+Headless (no Qt), and knowing no capability: lung, perfusion and any later capability
+plug in through their :mod:`~workstation.reporting.adapters` (entry points). Shared by
+``halong report`` and the viewer's report panel:
 
-* :mod:`~workstation.reporting.package`: the whole path in four calls:
-  ``draft_from_results`` -> (physician decides) -> ``sign_report`` -> ``write_package``;
-* :mod:`~workstation.reporting.drafts`: autosaved drafts (``DraftStore``, ``DraftSession``);
-* :mod:`~workstation.reporting.drafting`: templates -> first draft, ``prefill_conclusion``;
-* :mod:`~workstation.reporting.pdf`: ``render_report_pdf`` (previews of drafts too);
-* :mod:`~workstation.reporting.signing` / :mod:`~workstation.reporting.verification`:
-  PAdES signing with a PKCS#12 file, and checking it;
-* :mod:`~workstation.reporting.fhir_bundle`, :mod:`~workstation.reporting.hl7_oru`:
-  the bytes the network layer (:mod:`workstation.net`) sends to the EMR.
+* :mod:`~workstation.reporting.workflow`: the one workflow both skins call: start a draft,
+  decide, preview, sign (with timestamping), amend;
+* :mod:`~workstation.reporting.gate`: what is refused before anything is signed (two
+  patients, a changed or malformed result, a physician who is not the signer);
+* :mod:`~workstation.reporting.package`: the steps (draft from results, sign, write the
+  package: PDF, DICOM SR/SEG/PDF, FHIR, HL7);
+* :mod:`~workstation.reporting.results`, :mod:`~workstation.reporting.result_schema`:
+  result folders as findings, and the schemas they must pass;
+* :mod:`~workstation.reporting.drafts` / :mod:`~workstation.reporting.drafting`: autosaved
+  drafts, templates -> first draft, ``prefill_conclusion``;
+* :mod:`~workstation.reporting.pdf`, :mod:`~workstation.reporting.signing`,
+  :mod:`~workstation.reporting.verification`: the PDF, PAdES signing and checking it;
+* :mod:`~workstation.reporting.fhir_bundle`, :mod:`~workstation.reporting.hl7_oru`,
+  :mod:`~workstation.reporting.sending`: the bytes for the EMR, and sending a package.
 
-The rules themselves (drafts vs final, accepted-findings gate, amendments) live in
-:mod:`workstation.model.report`.
+The rules themselves (drafts vs final, accepted-findings gate, amendments, no empty
+text) live in :mod:`workstation.model.report`.
 """

@@ -288,6 +288,8 @@ class ReportTool(QObject):
             if self.session is not None:
                 self.session.close()
             self._clear("No report for this study.")
+            if self.preview_window is not None:
+                self.preview_window.hide()
         shown = self.dock is not None and self.dock.isVisible()
         study_uid = subject.study.study_uid if subject is not None else ""
         if self.report is None and shown and study_uid and not self.open_study(study_uid):
@@ -541,13 +543,15 @@ class ReportTool(QObject):
         job = self.host.jobs.submit(
             "report preview",
             partial(render_preview, report, list(self.results), signed_pdf),
-            on_result=self._previewed,
+            on_result=partial(self._previewed, report.report_id),
             on_error=partial(self._job_failed, "Preview"),
         )
         self.host.progress.track(job, "Report preview")
         return job
 
-    def _previewed(self, preview: Preview) -> None:
+    def _previewed(self, report_id: str, preview: Preview) -> None:
+        if self.report is None or self.report.report_id != report_id:
+            return  # another study's report by now: its pages are not shown over this one
         self.last_preview = preview
         if self.preview_window is None:
             self.preview_window = PreviewWindow(self.host.main_widget)
@@ -628,13 +632,18 @@ class ReportTool(QObject):
 
     def _signed(self, package: ReportPackage) -> None:
         folder = package.paths["report"].parent
-        if self.session is not None:
-            self.store.discard(self.session.report.report_id)  # the package is the record now
+        signed = package.report
+        self.store.discard(signed.report_id)  # the package is the record now
+        if self.session is not None and self.session.report.report_id == signed.report_id:
             self.session = None
-        self.package = folder
         self._busy = False
-        self._show(package.report)
         self.host.notify(f"Report signed and saved in {folder}", 10_000)
+        subject = self.host.context.subject
+        if subject is None or subject.study.study_uid == signed.study.study_uid:
+            self.package = folder
+            self._show(signed)
+        else:  # the reader moved on while it was signed: not shown over another study
+            self._update_buttons()
         self.signed.emit(package)
 
     def _set_busy(self, busy: bool) -> None:

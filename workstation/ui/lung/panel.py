@@ -395,7 +395,8 @@ class LungTool(AnalysisTool):
         analysis = self.analysis
         if analysis is None:
             self.panel.clear(self._no_result())
-            if self.chart_dock is not None:
+            if self.chart is not None and self.chart_dock is not None:
+                self.chart.clear()
                 self.chart_dock.hide()
             return
         self.panel.ai_label.setText(ai_label_text(analysis.review.result))

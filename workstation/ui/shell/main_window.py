@@ -637,6 +637,7 @@ class MainWindow(QMainWindow):
         # the panels follow the new patient now, not once the whole series is in
         self.context.show_loading(volume, volume.provenance.study_uid or f"file-{key}")
         viewer.set_volume(volume, info_text=f"{self._load_label}\nloading… (first image)")
+        self.setWindowTitle(f"Halong — {self._load_label} (loading)")
         self._apply_view_state(viewer)
         self.preview_shown.emit(volume)
 
@@ -652,6 +653,7 @@ class MainWindow(QMainWindow):
         else:
             if self.viewer is not None:
                 self.viewer.set_volume(None)
+            self.setWindowTitle("Halong")
             self.context.show(None)
 
     def _show(self, loaded: LoadedSeries) -> None:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Create (or update) the project's virtual environment in .venv and install Halong into it.
+# Install the system packages (scripts/system-packages.txt), then create (or update) the
+# project's virtual environment in .venv and install Halong into it.
 # Idempotent: a second run only checks that everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system-packages.sh  # Xvfb, dcmtk, dicom3tools, poppler, Orthanc, ...
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 if [ ! -x .venv/bin/python ]; then

@@ -18,6 +18,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LUNG_PET_CT_DX = REPO_ROOT.parent / "shared" / "data" / "lung-pet-ct-dx"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Where real parts are required (CI), stop before a run that would only skip them."""
+    from support import real_parts
+
+    absent = real_parts.absent_commands()
+    if real_parts.required() and absent:
+        raise pytest.UsageError(
+            f"{real_parts.REQUIRE_VARIABLE} is set but these are missing: {', '.join(absent)}"
+            " (bash scripts/system-packages.sh installs them)"
+        )
+
+
 @pytest.fixture
 def lung_pet_ct_dx() -> Path:
     """The real-data folder; the test is skipped when it is absent."""

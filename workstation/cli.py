@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "workstation.commands.pacs",
     "workstation.commands.report",
     "workstation.commands.verify",
+    "workstation.commands.audit",
     "workstation.commands.perfusion",
     "workstation.commands.lung",
 )
@@ -71,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_request:  # --help, or a usage error already printed
         return exit_request.code if isinstance(exit_request.code, int) else EXIT_ERROR
     try:
+        _make_data_private(args.home)
         with warnings.catch_warnings():
             if not args.debug:  # pydicom warns about every odd header value
                 warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
@@ -86,6 +88,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"halong: error: {_describe(error)}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _make_data_private(home: Path | None) -> None:
+    """Every file from here on is its owner's only; a data folder others read is told."""
+    from workstation.home import open_private_home
+
+    _, warning = open_private_home(home)
+    if warning:
+        print(f"halong: warning: {warning}", file=sys.stderr)
 
 
 def _describe(error: Exception) -> str:

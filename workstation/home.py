@@ -108,6 +108,29 @@ class HalongHome:
         return path.read_bytes()
 
 
+#: Patient data at rest is its owner's only: folders 0700, files 0600.
+PRIVATE_UMASK = 0o077
+
+
+def open_private_home(override: str | os.PathLike[str] | None = None) -> tuple[HalongHome, str]:
+    """The data folder for this process, made private: every file Halong creates from now
+    on is readable by its owner only (umask 077), the folder is created 0700, and an
+    existing one that others can read gets a warning (the second value; "" when fine).
+
+    Called once by each entry point (the command line, the window), before any file.
+    """
+    home = resolve_home(override)
+    os.umask(PRIVATE_UMASK)
+    home.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = home.root.stat().st_mode & 0o777
+    if mode & 0o077:
+        return home, (
+            f"the data folder {home.root} is readable by other users (mode {mode:o}): "
+            f"patients' data must not be; run: chmod -R go-rwx {home.root}"
+        )
+    return home, ""
+
+
 def resolve_home(override: str | os.PathLike[str] | None = None) -> HalongHome:
     """Pick the data folder: ``override``, then ``$HALONG_HOME``, then the platform default."""
     if override:

@@ -8,6 +8,7 @@ plain function with a progress callback and a cancel token, by the CLI and the U
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -108,6 +109,22 @@ def check_chest_ct(volume: Volume, what: str = "the input") -> None:
         raise LungInputError(f"{what} holds no air-like values (HU): not a chest CT in HU")
 
 
+def finite_ct(volume: Volume, what: str = "the input") -> tuple[Volume, int]:
+    """The CT with NaN or infinite voxels read as air (-1000 HU), and how many there were.
+
+    Refuses a volume with no finite voxel: there is no image to read.
+    """
+    if np.issubdtype(volume.voxels.dtype, np.integer):
+        return volume, 0
+    invalid = ~np.isfinite(volume.voxels)
+    count = int(invalid.sum())
+    if count == invalid.size:
+        raise LungInputError(f"every voxel of {what} is NaN or infinite: no image to analyse")
+    if count == 0:
+        return volume, 0
+    return volume.with_voxels(np.where(invalid, np.float32(-1000.0), volume.voxels)), count
+
+
 def detect_nodules(
     volume: Volume,
     classifier: NoduleClassifier,
@@ -204,6 +221,11 @@ def analyse_chest_ct(
     """Find, measure and categorise the lung nodules of one chest CT (and compare to a prior)."""
     from ai.models.device import describe_device, select_device
 
+    volume, invalid = finite_ct(request.volume)
+    prior, invalid_prior = (None, 0)
+    if request.prior is not None:
+        prior, invalid_prior = finite_ct(request.prior, "the prior")
+    request = dataclasses.replace(request, volume=volume, prior=prior)
     check_chest_ct(request.volume)
     if request.prior is not None:
         check_chest_ct(request.prior, "the prior")
@@ -233,6 +255,11 @@ def analyse_chest_ct(
         warnings=list(request.volume.warnings),
         lungs=current.lungs,
     )
+    for count, what in ((invalid, "the scan"), (invalid_prior, "the prior")):
+        if count:
+            result.warnings.append(
+                f"{count} voxel(s) of {what} with NaN or infinite values read as air"
+            )
     statuses = ["baseline"] * len(current.nodules)
     if request.prior is not None:
         progress(0, 1, "analysing the prior scan")

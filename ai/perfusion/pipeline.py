@@ -61,7 +61,7 @@ from ai.perfusion.lesions import (
 from ai.perfusion.maps import MapSettings, PerfusionMaps, compute_maps
 from ai.perfusion.motion import MotionReport, MotionSettings, correct_motion
 from ai.perfusion.mr import adc_on_grid, echo_time_s
-from ai.perfusion.qc import QcReport, QcSettings, quality_flags
+from ai.perfusion.qc import QcFlag, QcReport, QcSettings, quality_flags
 from ai.perfusion.result import ALGORITHM_NAME, ALGORITHM_VERSION, CurveResult, PerfusionResult
 from ai.perfusion.triage import (
     ClinicalInputs,
@@ -156,7 +156,9 @@ class _Signal:
 def _modality(volume: Volume, notes: list[str]) -> str:
     if volume.modality in ("CT", "MR"):
         return volume.modality
-    guess = "CT" if float(volume.voxels[0].min()) < -200 else "MR"
+    first = np.asarray(volume.voxels[0], dtype=np.float64)
+    finite = first[np.isfinite(first)]
+    guess = "CT" if finite.size and float(finite.min()) < -200 else "MR"
     notes.append(f"modality not recorded: taken as {guess} from the values")
     return guess
 
@@ -171,6 +173,43 @@ def _validate(volume: Volume) -> None:
         )
     if np.any(np.diff(volume.frame_times) <= 0):
         raise PerfusionInputError("frame times do not increase; check the frame interval")
+
+
+#: What a voxel with NaN or infinite samples is replaced by, so every mask leaves it out.
+_INVALID_FILL = {"CT": -1000.0, "MR": 0.0}
+
+
+def _exclude_invalid(volume: Volume, modality: str) -> tuple[Volume, int]:
+    """The volume with every voxel that has a NaN or infinite sample set to background
+    (air for CT, no signal for MR), and how many voxels that was.
+
+    Refuses a volume where no voxel is valid: there is nothing to analyse.
+    """
+    voxels = volume.voxels
+    if np.issubdtype(voxels.dtype, np.integer):
+        return volume, 0  # integers are always finite
+    invalid = ~np.isfinite(voxels).all(axis=0)
+    count = int(invalid.sum())
+    if count == 0:
+        return volume, 0
+    if count == invalid.size:
+        raise PerfusionInputError(
+            "every voxel holds NaN or infinite values: the series has no image data to analyse"
+        )
+    cleaned = np.where(invalid[None], np.asarray(_INVALID_FILL[modality], voxels.dtype), voxels)
+    return volume.with_voxels(cleaned), count
+
+
+def _invalid_flag(count: int) -> QcFlag:
+    return QcFlag(
+        "invalid_voxels",
+        count > 0,
+        f"{count} voxel(s) with NaN or infinite values left out of every map and volume"
+        if count
+        else "every voxel finite",
+        float(count),
+        0.0,
+    )
 
 
 def _bolus_baseline(volume: Volume, modality: str) -> slice:
@@ -297,6 +336,7 @@ def run_perfusion(
     notes: list[str] = []
     _validate(volume)
     modality = _modality(volume, notes)
+    volume, invalid = _exclude_invalid(volume, modality)
     echo_time = echo_time_s(volume) if modality == "MR" else None
     if modality == "MR" and echo_time is None:
         notes.append("no echo time recorded: ΔR2* is given times TE (maps are unaffected)")
@@ -352,13 +392,11 @@ def run_perfusion(
     imaging = ImagingValues(
         volumes.core_ml, volumes.hypoperfusion_ml, volumes.mismatch_ml, volumes.mismatch_ratio
     )
-    qc = QcReport(
-        quality_flags(
-            motion, vascular, _baseline_noise(vascular.aif.curve, baseline), modality, settings.qc
-        ),
-        motion.max_displacement_mm,
-        notes,
+    flags = quality_flags(
+        motion, vascular, _baseline_noise(vascular.aif.curve, baseline), modality, settings.qc
     )
+    flags.append(_invalid_flag(invalid))
+    qc = QcReport(flags, motion.max_displacement_mm, notes)
     thresholds = settings.lesions.to_json()
     thresholds["reference_cbf_ml_100g_min"] = (
         round(lesions.reference_cbf, 2) if lesions.reference_cbf is not None else None

@@ -298,7 +298,7 @@ class Outbox:
                     size += len(chunk)
                 writer.flush()
                 os.fsync(writer.fileno())
-            os.chmod(scratch, 0o444)
+            os.chmod(scratch, 0o400)  # a read-only copy only its owner reads
             target = self.payloads / digest.hexdigest()
             if target.exists():
                 os.unlink(scratch)

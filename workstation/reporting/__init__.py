@@ -14,11 +14,18 @@ plug in through their :mod:`~workstation.reporting.adapters` (entry points). Sha
   result folders as findings, and the schemas they must pass;
 * :mod:`~workstation.reporting.drafts` / :mod:`~workstation.reporting.drafting`: autosaved
   drafts, templates -> first draft, ``prefill_conclusion``;
-* :mod:`~workstation.reporting.pdf`, :mod:`~workstation.reporting.signing`,
-  :mod:`~workstation.reporting.verification`: the PDF, PAdES signing and checking it;
+* :mod:`~workstation.reporting.pdf`, :mod:`~workstation.reporting.pdf_identity`,
+  :mod:`~workstation.reporting.signing`, :mod:`~workstation.reporting.verification`: the
+  PDF and the patient and study signed in it, PAdES signing, and checking both;
 * :mod:`~workstation.reporting.fhir_bundle`, :mod:`~workstation.reporting.hl7_oru`,
   :mod:`~workstation.reporting.sending`: the bytes for the EMR, and sending a package.
 
 The rules themselves (drafts vs final, accepted-findings gate, amendments, no empty
 text) live in :mod:`workstation.model.report`.
 """
+
+import warnings
+
+# pyHanko imports cryptography's deprecated DSA key type at import time (Halong never
+# signs with DSA): that one warning, on every start and signature, is noise for users.
+warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"pyhanko(\.|$)")

@@ -52,6 +52,11 @@ FILES = {
 }
 
 
+#: A signed report's files: its owner reads them, nobody writes them (a correction is a new
+#: version), and no other local user reads a patient's report.
+READ_ONLY = 0o400
+
+
 class PackageError(Exception):
     """The report package cannot be written (e.g. it would overwrite a signed report)."""
 
@@ -180,12 +185,12 @@ def require_new_package_folder(out_dir: Path) -> None:
 
 def _write_new(path: Path, data: bytes) -> Path:
     """Create ``path`` (never overwrite), fsync it and make it read-only."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    path.chmod(0o444)
+    path.chmod(READ_ONLY)
     return path
 
 
@@ -221,12 +226,12 @@ def write_package(
         institution=report.institution,
     )
     paths["pdf_dicom"] = out_dir / FILES["pdf_dicom"]
-    write_dataset(dataset, paths["pdf_dicom"]).chmod(0o444)
+    write_dataset(dataset, paths["pdf_dicom"]).chmod(READ_ONLY)
     dicom = write_report_sr_and_seg(
         report, results, out_dir, FILES, database_path=database_path, previous_sr=previous_sr
     )
     for key, path in dicom.items():
-        path.chmod(0o444)
+        path.chmod(READ_ONLY)
         paths[key] = path
     paths["fhir"] = _write_new(out_dir / FILES["fhir"], fhir_bundle_bytes(report, pdf, fhir))
     paths["hl7"] = _write_new(out_dir / FILES["hl7"], oru_r01_bytes(report, pdf, hl7))

@@ -18,6 +18,7 @@ from typing import Any
 
 from workstation.model.report import AIFinding, Algorithm, Measurement
 from workstation.reporting.adapters import AdapterError, ResultAdapter, adapter_for_folder
+from workstation.reporting.result_schema import ResultSchemaError, require_valid
 from workstation.reporting.templates import Labels
 
 
@@ -67,14 +68,19 @@ def load_results(folder: str | Path, labels: Labels) -> ResultSet:
     folder = Path(folder)
     try:
         adapter = adapter_for_folder(folder)
-        path = folder / adapter.result_file
-        document = json.loads(path.read_text(encoding="utf-8"))
     except AdapterError as error:
         raise ResultError(str(error)) from None
+    path = folder / adapter.result_file
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ResultError(f"{folder}: the result file cannot be read ({error})") from None
+        raise ResultError(f"{path}: the result file cannot be read ({error})") from None
     if not isinstance(document, Mapping):
         raise ResultError(f"{path} does not hold a result (not a JSON object)")
+    try:  # a field the report uses that is missing or malformed is named, never a traceback
+        require_valid(document, adapter.schema, str(path))
+    except ResultSchemaError as error:
+        raise ResultError(str(error)) from None
     algorithm = _algorithm(document, default_name=f"halong-{adapter.kind}")
     try:
         findings = tuple(adapter.findings(document, algorithm, labels))

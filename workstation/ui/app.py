@@ -7,6 +7,7 @@ to show it (``startup_s=...`` on stdout) and quit at once: the startup benchmark
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -42,7 +43,6 @@ def configure_logging(log_folder: Path) -> Path | None:
 
     Returns the log file, or None when it cannot be written (then warnings go to stderr).
     """
-    import logging
     from logging.handlers import RotatingFileHandler
 
     path = log_folder / "halong.log"
@@ -60,10 +60,21 @@ def configure_logging(log_folder: Path) -> Path | None:
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     )
+    handler.addFilter(own_lines_and_library_warnings)
     root.addHandler(handler)
     if root.level > logging.INFO:
         root.setLevel(logging.INFO)
     return path
+
+
+#: Loggers whose INFO lines the log keeps; every other library is kept from WARNING up.
+OWN_LOGGERS = ("workstation", "ai", "viewers")
+
+
+def own_lines_and_library_warnings(record: logging.LogRecord) -> bool:
+    """Halong's own lines at INFO, libraries' from WARNING: the log stays readable."""
+    own = record.name.split(".")[0] in OWN_LOGGERS
+    return record.levelno >= (logging.INFO if own else logging.WARNING)
 
 
 def ensure_display() -> None:
@@ -104,14 +115,17 @@ def run_window(
     (0 when saved). Raises the input's error before any window opens.
     """
     from workstation.dicom.series_input import resolve_input
-    from workstation.home import resolve_home
+    from workstation.home import open_private_home
+    from workstation.net.audit import AuditTrail, record_application
 
-    halong_home = resolve_home(home)
+    halong_home, warning = open_private_home(home)
     request = None
     if open_input is not None:
         request = resolve_input(open_input, halong_home.database_path)
     ensure_display()
     configure_logging(halong_home.logs)
+    trail = AuditTrail.from_environment(halong_home.audit)
+    record_application(trail)
     app = create_application()
 
     from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
@@ -119,6 +133,9 @@ def run_window(
     from workstation.ui.window import build_window
 
     window = build_window(halong_home)
+    if warning:
+        logging.getLogger(__name__).warning(warning)
+        window.notify(f"Warning: {warning}", 60_000)
     task = None
     if screenshot is not None:
         from workstation.ui.shell.screenshot import ScreenshotTask
@@ -157,6 +174,7 @@ def run_window(
     window.close()  # saves settings and measurements, ends every background thread
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # render windows too
+    record_application(trail, stopped=True)
     if task is not None:
         return task.exit_code if task.exit_code is not None else 2
     return code

@@ -9,6 +9,7 @@ which is recomputed from the accepted nodules instead of repeating the engine's.
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,8 @@ def test_the_signer_named_differently_only_in_case_and_spacing_may_sign(halong, 
     assert done.status == 0, done.err
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["physician"] == {"name": PHYSICIAN, "identifier": "CCHN-0042"}
+    # a signed report is read by its owner only, and written by nobody
+    assert {stat.S_IMODE(path.stat().st_mode) for path in out.iterdir()} == {0o400}
 
 
 @pytest.mark.parametrize(
@@ -227,3 +230,28 @@ def test_with_no_nodule_accepted_the_exam_is_lung_rads_1(halong, study, tmp_path
     assert done.status == 0, done.err
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["ai_findings"][0]["data"]["lung_rads"]["category"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{not json", "lung.json: the result file cannot be read"),
+        ('["a", "list"]', "does not hold a result"),
+        (None, "nodules[0]: 'a string' is not of type 'object'"),
+        ("MISSING", "'nodules' is a required property"),
+    ],
+)
+def test_a_malformed_result_file_is_named_with_its_field(
+    halong, study, tmp_path, content, expected
+):
+    path = study["lung_a"] / "lung.json"
+    if content is None:
+        _edit(study["lung_a"], _set("nodules.0", "a string"))
+    elif content == "MISSING":
+        _edit(study["lung_a"], lambda document: document.pop("nodules"))
+    else:
+        path.write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    done = _report(halong, study, out, study["lung_a"], "--accept", "all", "--findings", FINDINGS)
+    message = _refused(done, out)
+    assert expected in message and "unexpected" not in message

@@ -43,8 +43,9 @@ def test_results_choose_their_template_and_exam_code():
     assert stroke.icd10_with_findings[0].code == "I63.9"
 
 
-@pytest.mark.parametrize("ratio", ["Infinity", "inf", None, float("inf")])
+@pytest.mark.parametrize("ratio", ["inf", None])
 def test_a_mismatch_ratio_without_core_is_infinite_or_absent(tmp_path, ratio):
+    """As the engine writes it: the string "inf" (no core), or null (nothing measured)."""
     document = perfusion_document(core_ml=0.0)
     document["mismatch_ratio"] = ratio
     (tmp_path / "perfusion.json").write_text(json.dumps(document))
@@ -55,3 +56,14 @@ def test_a_mismatch_ratio_without_core_is_infinite_or_absent(tmp_path, ratio):
     else:
         assert math.isinf(values["mismatch_ratio"])
     assert values["core_ml"] == 0.0 and finding.algorithm.label == "halong-perfusion 1.0.0"
+
+
+@pytest.mark.parametrize("ratio", ["Infinity", float("inf"), -1.0])
+def test_a_mismatch_ratio_the_engine_never_writes_is_refused(tmp_path, ratio):
+    from workstation.reporting.results import ResultError
+
+    document = perfusion_document(core_ml=0.0)
+    document["mismatch_ratio"] = ratio
+    (tmp_path / "perfusion.json").write_text(json.dumps(document))
+    with pytest.raises(ResultError, match="mismatch_ratio"):
+        load_results(tmp_path, load_labels("en"))

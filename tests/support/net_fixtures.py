@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from support.emr_receivers import FhirServer, MllpListener
-from support.orthanc_server import OrthancServer, find_orthanc, free_port
+from support.orthanc_server import OrthancServer, find_orthanc, free_port, https_front
+from support.tls_certs import make_pki
 from workstation.net.delivery import RetryPolicy
 
 #: Retries fast enough for tests, still exponential.
@@ -27,18 +28,46 @@ def halong_scp_port() -> int:
     return free_port()
 
 
-@pytest.fixture
-def orthanc(tmp_path: Path, halong_scp_port: int) -> Iterator[OrthancServer]:
-    """A running Orthanc; the test is skipped only when Orthanc is not installed."""
+def _running_orthanc(
+    folder: Path, halong_scp_port: int, tls: dict[str, Path] | None = None
+) -> Iterator[OrthancServer]:
+    """Start Orthanc, hand it to the test, kill it; skip only when it is not installed."""
     binary = find_orthanc()
     if binary is None:
         pytest.skip("Orthanc is not installed (Debian packages orthanc and orthanc-dicomweb)")
-    folder = tmp_path / "orthanc"
     folder.mkdir()
-    server = OrthancServer(binary, folder, halong_scp_port)
+    server = OrthancServer(binary, folder, halong_scp_port, tls)
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def orthanc(tmp_path: Path, halong_scp_port: int) -> Iterator[OrthancServer]:
+    """A running Orthanc, DICOM and HTTP in clear."""
+    yield from _running_orthanc(tmp_path / "orthanc", halong_scp_port)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> dict[str, Path]:
+    """A test CA with a certificate for the PACS ("server") and one for Halong ("client")."""
+    folder = tmp_path / "pki"
+    folder.mkdir()
+    return make_pki(folder)
+
+
+@pytest.fixture
+def orthanc_tls(tmp_path: Path, halong_scp_port: int, pki) -> Iterator[OrthancServer]:
+    """A running Orthanc that speaks DICOM TLS only and trusts ``pki``'s CA."""
+    yield from _running_orthanc(tmp_path / "orthanc-tls", halong_scp_port, pki)
+
+
+@pytest.fixture
+def orthanc_https(orthanc, pki) -> Iterator[str]:
+    """The DICOMweb base URL of ``orthanc`` over HTTPS, with ``pki``'s server certificate."""
+    front = https_front(orthanc, pki)
+    yield f"https://127.0.0.1:{front.port}/dicom-web"
+    front.close()
 
 
 @pytest.fixture

@@ -5,6 +5,12 @@ written per test: SQLite index and storage in a temporary folder, HTTP and DICOM
 free loopback ports, no authentication, and Halong's storage SCP registered as a
 modality so C-MOVE can reach it. It can be stopped (SIGTERM, as an administrator
 would) and started again on the same ports and storage.
+
+Given a test PKI (:func:`support.tls_certs.make_pki`) it speaks DICOM TLS only, as SCP
+and as SCU (C-MOVE to Halong), and requires the peer's certificate. Its own HTTPS is not
+used: Debian's Orthanc 1.10 crashes (civetweb built for the OpenSSL 1.1 API, loading
+OpenSSL 3) at the first HTTPS request, so the tests put a TLS-terminating relay in
+front of its HTTP port, as sites do with a reverse proxy (:func:`https_front`).
 """
 
 from __future__ import annotations
@@ -16,11 +22,15 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+
+from support.tcp_gate import TcpGate
 
 ORTHANC_AET = "ORTHANC"
 HALONG_AET = "HALONG"
@@ -62,7 +72,13 @@ def free_port() -> int:
 class OrthancServer:
     """One Orthanc process and its REST API."""
 
-    def __init__(self, binary: str, folder: Path, halong_scp_port: int) -> None:
+    def __init__(
+        self,
+        binary: str,
+        folder: Path,
+        halong_scp_port: int,
+        tls: Mapping[str, Path] | None = None,
+    ) -> None:
         self.binary = binary
         self.folder = folder
         self.http_port = free_port()
@@ -92,6 +108,8 @@ class OrthancServer:
             "Plugins": [find_dicomweb_plugin()],
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
         }
+        if tls is not None:
+            config |= _dicom_tls(tls, halong_scp_port)
         self.config_path.write_text(json.dumps(config, indent=2))
         self.log_path = folder / "orthanc.log"
 
@@ -166,6 +184,32 @@ class OrthancServer:
         found = httpx.post(f"{self.url}/tools/lookup", content=sop_instance_uid).json()
         (instance,) = [match["ID"] for match in found if match["Type"] == "Instance"]
         return httpx.get(f"{self.url}/instances/{instance}/file").content
+
+
+def _dicom_tls(pki: Mapping[str, Path], halong_scp_port: int) -> dict[str, object]:
+    """The options making Orthanc speak DICOM TLS only, with the test PKI's "server" pair."""
+    return {
+        "DicomTlsEnabled": True,
+        "DicomTlsCertificate": str(pki["server_cert"]),
+        "DicomTlsPrivateKey": str(pki["server_key"]),
+        "DicomTlsTrustedCertificates": str(pki["ca"]),
+        "DicomTlsRemoteCertificateRequired": True,
+        "DicomModalities": {
+            "halong": {
+                "AET": HALONG_AET,
+                "Host": "127.0.0.1",
+                "Port": halong_scp_port,
+                "UseDicomTls": True,
+            }
+        },
+    }
+
+
+def https_front(orthanc: OrthancServer, pki: Mapping[str, Path]) -> TcpGate:
+    """A TLS-terminating relay to Orthanc's HTTP port, showing the PKI's "server" pair."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pki["server_cert"], pki["server_key"])
+    return TcpGate(orthanc.http_port, tls=context)
 
 
 def _listening(port: int) -> bool:

@@ -39,6 +39,14 @@ PERFUSION_ALGORITHM = {
 }
 STUDY_UID = "1.2.826.0.1.3680043.10.511.77"
 SERIES_UID = f"{STUDY_UID}.2"
+#: Patient A's chest CT study as its DICOM header names it (the reports' signed identity).
+REPORT_IDENTITY = {
+    "PatientName": "Nguyễn^Thị Lan",
+    "PatientID": "PAT-A",
+    "PatientBirthDate": "19580312",
+    "StudyInstanceUID": STUDY_UID,
+    "AccessionNumber": "ACC-77",
+}
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 
 
 class TcpGate:
     """Listens on a loopback port and relays each connection to ``upstream``."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, tls: ssl.SSLContext | None = None) -> None:
+        """With ``tls``, it terminates TLS for the upstream (a reverse proxy's job)."""
         self.upstream_port = upstream_port
+        self.tls = tls
         self.requests = threading.Event()
         self.responses = threading.Event()
         self.requests.set()
@@ -40,6 +43,14 @@ class TcpGate:
             if self.refusing.is_set():
                 client.close()
                 continue
+            if self.tls is not None:
+                try:
+                    client.settimeout(10)
+                    client = self.tls.wrap_socket(client, server_side=True)
+                    client.settimeout(None)
+                except OSError:  # a client that does not trust the certificate hangs up
+                    client.close()
+                    continue
             try:
                 server = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
             except OSError:

@@ -1,4 +1,8 @@
-"""A throw-away certificate authority for the mutual-TLS test (never for real use)."""
+"""A throw-away certificate authority for the TLS tests (never for real use).
+
+DICOM nodes are TLS clients and servers both (for a C-MOVE the PACS calls Halong back),
+so each certificate may serve either way and names 127.0.0.1, where the tests run.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ def _write(folder: Path, stem: str, certificate: x509.Certificate, key) -> tuple
 
 
 def make_pki(folder: Path) -> dict[str, Path]:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
+    """A CA and two certificates for 127.0.0.1 it signed ("server" for the PACS or the EMR,
+    "client" for Halong), as PEM files."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -49,12 +54,11 @@ def make_pki(folder: Path) -> dict[str, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     paths = {"ca": _write(folder, "ca", ca, ca_key)[0]}
-    for role, usage in (
-        ("server", ExtendedKeyUsageOID.SERVER_AUTH),
-        ("client", ExtendedKeyUsageOID.CLIENT_AUTH),
-    ):
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    for role in ("server", "client"):
         key = ec.generate_private_key(ec.SECP256R1())
-        builder = (
+        certificate = (
             x509.CertificateBuilder()
             .subject_name(_name(f"halong-test-{role}"))
             .issuer_name(ca.subject)
@@ -62,12 +66,9 @@ def make_pki(folder: Path) -> dict[str, Path]:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .sign(ca_key, hashes.SHA256())
         )
-        if role == "server":
-            names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        paths[f"{role}_cert"], paths[f"{role}_key"] = _write(
-            folder, role, builder.sign(ca_key, hashes.SHA256()), key
-        )
+        paths[f"{role}_cert"], paths[f"{role}_key"] = _write(folder, role, certificate, key)
     return paths

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from workstation.dicom.database import Database
     from workstation.dicom.importer import ImportRequest, import_paths
     from workstation.model.progress import CancelToken
+    from workstation.net.audit import AuditTrail, record_import
 
     home = resolve_home(args.home)
     request = ImportRequest(paths=args.paths, store=home.store, copy=args.copy)
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         report = import_paths(db, request, progress=progress, cancel=token)
         totals = db.counts()
+    record_import(AuditTrail.from_environment(home.audit), sources=args.paths, report=report)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

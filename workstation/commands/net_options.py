@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from workstation.net.destinations import HttpEndpoint
+    from workstation.net.destinations import HttpEndpoint, TlsFiles
 
 
 def add_calling_aet(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +20,7 @@ def add_calling_aet(parser: argparse.ArgumentParser) -> None:
 
 
 def add_http_auth(parser: argparse.ArgumentParser) -> None:
-    """Bearer token and mutual TLS for the HTTP destinations (DICOMweb, FHIR)."""
+    """Bearer token for the HTTP destinations (DICOMweb, FHIR)."""
     group = parser.add_argument_group("HTTP authentication (DICOMweb, FHIR)")
     group.add_argument(
         "--token-file",
@@ -28,19 +28,50 @@ def add_http_auth(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="file holding a bearer token; read at each use, never stored or logged",
     )
-    group.add_argument(
-        "--client-cert", type=Path, metavar="PEM", help="client certificate for mutual TLS"
+
+
+def add_tls(parser: argparse.ArgumentParser) -> None:
+    """TLS for every destination of the command: DICOM TLS when any file is given to
+    a --pacs, HTTPS for https:// URLs. The old --ca-file/--client-* names still work."""
+    group = parser.add_argument_group(
+        "TLS (DICOM and HTTPS)",
+        "Any of these turns DICOM TLS on for --pacs, and needs https:// URLs; the peer's "
+        "certificate, and a server's name or address, are always checked.",
     )
     group.add_argument(
-        "--client-key", type=Path, metavar="PEM", help="its private key (if not in --client-cert)"
+        "--tls-ca",
+        "--ca-file",
+        dest="tls_ca",
+        type=Path,
+        metavar="FILE",
+        help="PEM CA certificates to trust for the peer (default: the system's)",
     )
     group.add_argument(
-        "--ca-file", type=Path, metavar="PEM", help="CA certificates to trust for the server"
+        "--tls-cert",
+        "--client-cert",
+        dest="tls_cert",
+        type=Path,
+        metavar="FILE",
+        help="Halong's PEM certificate (TLS client, and the C-MOVE receiver's server)",
     )
+    group.add_argument(
+        "--tls-key",
+        "--client-key",
+        dest="tls_key",
+        type=Path,
+        metavar="FILE",
+        help="its private key (if not in --tls-cert)",
+    )
+
+
+def tls_files(args: argparse.Namespace) -> TlsFiles:
+    from workstation.net.destinations import TlsFiles
+
+    return TlsFiles(args.tls_ca, args.tls_cert, args.tls_key)
 
 
 def http_endpoint(args: argparse.Namespace, url: str) -> HttpEndpoint:
-    """The endpoint at ``url`` with the authentication options given."""
+    """The endpoint at ``url`` with the authentication and TLS options given."""
     from workstation.net.destinations import HttpEndpoint
 
-    return HttpEndpoint(url, args.token_file, args.client_cert, args.client_key, args.ca_file)
+    return HttpEndpoint(url, args.token_file, tls_files(args))

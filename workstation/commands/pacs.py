@@ -1,8 +1,10 @@
 """``halong query`` and ``halong retrieve``: find studies on a PACS and bring one home.
 
 Either over DIMSE (``--pacs AET@HOST:PORT``: C-FIND, then C-MOVE to Halong's own
-storage SCP or C-GET) or over DICOMweb (``--dicomweb URL``: QIDO-RS, then WADO-RS).
-Retrieved files are copied into the store and indexed like any import.
+storage SCP or C-GET) or over DICOMweb (``--dicomweb URL``: QIDO-RS, then WADO-RS),
+with TLS when asked. Retrieved files are copied into the store and indexed like any
+import. The C-MOVE receiver listens on one address (``--listen``) and admits only the
+PACS; what it refuses is in the audit trail.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ from workstation.commands.console import (
     cancel_on_interrupt,
     format_table,
 )
-from workstation.commands.net_options import add_calling_aet, add_http_auth, http_endpoint
+from workstation.commands.net_options import (
+    add_calling_aet,
+    add_http_auth,
+    add_tls,
+    http_endpoint,
+    tls_files,
+)
 from workstation.home import resolve_home
 from workstation.model.dates import dicom_date
 
 if TYPE_CHECKING:
+    from workstation.net.audit import AuditTrail
     from workstation.net.retrieve import StudySource
 
 
@@ -32,6 +41,7 @@ def _add_source(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--dicomweb", metavar="URL", help="a DICOMweb base URL (QIDO-RS, WADO-RS)")
     add_calling_aet(parser)
     add_http_auth(parser)
+    add_tls(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,8 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="copy a study from a PACS into the local database (C-MOVE, C-GET or WADO-RS)",
         description=(
             "Retrieve one study into the local database. With --pacs, C-MOVE (the default) "
-            "needs the PACS to know Halong as a DICOM modality: --calling-aet at this "
-            "host and --port; --method get needs no such setup."
+            "needs the PACS to know Halong as a DICOM modality: --calling-aet at the "
+            "--listen address and --port; only that PACS, calling from its own address, may "
+            "store there, and only the study asked for. --method get needs no such setup."
         ),
     )
     retrieve.add_argument("study_uid", metavar="STUDY_UID")
@@ -69,20 +80,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=11112,
         help="port of Halong's storage SCP for C-MOVE (default: 11112)",
     )
+    retrieve.add_argument(
+        "--listen",
+        metavar="HOST",
+        help="address the C-MOVE storage SCP binds to "
+        "(default: the local address of the interface that reaches the PACS)",
+    )
     retrieve.add_argument("--json", action="store_true", help="print a JSON summary")
     retrieve.set_defaults(handler=run_retrieve)
 
 
-def _source(args: argparse.Namespace) -> tuple[StudySource, str]:
+def _source(args: argparse.Namespace, trail: AuditTrail) -> tuple[StudySource, str]:
     """The source the options name, and how to call it in messages."""
     if args.pacs:
         from workstation.net.destinations import DicomNode
         from workstation.net.dimse import DimseSource
 
-        node = DicomNode.parse(args.pacs)
-        listen = ("", getattr(args, "port", 0))
+        node = DicomNode.parse(args.pacs, tls_files(args))
+        listen = (getattr(args, "listen", None), getattr(args, "port", 0))
         method = getattr(args, "method", "move")
-        return DimseSource(node, args.calling_aet, method=method, listen=listen), str(node)
+        source = DimseSource(node, args.calling_aet, method=method, listen=listen, audit=trail)
+        return source, str(node)
     from workstation.net.destinations import parse_http_url
     from workstation.net.dicomweb import DicomWebSource
 
@@ -102,9 +120,9 @@ def run_query(args: argparse.Namespace) -> int:
         accession_number=args.accession,
         modality=args.modality,
     )
-    source, name = _source(args)
-    studies = query_studies(source, query)
     trail = AuditTrail.from_environment(resolve_home(args.home).audit)
+    source, name = _source(args, trail)
+    studies = query_studies(source, query)
     record_query(trail, source=name, query=json.dumps(query.matching_keys(), sort_keys=True))
     if args.json:
         print(json.dumps([asdict(study) for study in studies], indent=2))
@@ -138,7 +156,8 @@ def run_retrieve(args: argparse.Namespace) -> int:
     from workstation.net.retrieve import retrieve_study
 
     home = resolve_home(args.home)
-    source, name = _source(args)
+    trail = AuditTrail.from_environment(home.audit)
+    source, name = _source(args, trail)
     token = CancelToken()
     try:
         with (
@@ -152,7 +171,6 @@ def run_retrieve(args: argparse.Namespace) -> int:
     except Cancelled:
         print("Retrieve cancelled; nothing was indexed.")
         return EXIT_INTERRUPTED
-    trail = AuditTrail.from_environment(home.audit)
     record_transfer(
         trail,
         source=name,

@@ -12,7 +12,13 @@ import sys
 from pathlib import Path
 
 from workstation.cli import EXIT_INTERRUPTED
-from workstation.commands.net_options import add_calling_aet, add_http_auth, http_endpoint
+from workstation.commands.net_options import (
+    add_calling_aet,
+    add_http_auth,
+    add_tls,
+    http_endpoint,
+    tls_files,
+)
 from workstation.commands.outbox import deliver_now, print_items
 from workstation.home import resolve_home
 
@@ -43,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_calling_aet(parser)
     add_http_auth(parser)
+    add_tls(parser)
     parser.add_argument(
         "--wait",
         type=float,
@@ -61,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from workstation.net.payloads import ACCEPTED_BY, collect_payloads
 
     destinations = [
-        *(Destination.pacs(text, args.calling_aet) for text in args.pacs),
+        *(Destination.pacs(text, args.calling_aet, tls_files(args)) for text in args.pacs),
         *(Destination.dicomweb(http_endpoint(args, url)) for url in args.dicomweb),
         *(Destination.fhir(http_endpoint(args, url)) for url in args.fhir),
         *(Destination.mllp(text) for text in args.mllp),

@@ -30,6 +30,14 @@ from workstation.dicom.contributing_equipment import (
 from workstation.model.report import Algorithm, Patient, Study, local_time
 
 PDF_MIME_TYPE = "application/pdf"
+#: The header attributes naming the patient and study; the signed PDF repeats them.
+IDENTITY_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "StudyInstanceUID",
+    "AccessionNumber",
+)
 #: LOINC 18748-4, the document type of an imaging report.
 REPORT_CONCEPT = ("18748-4", "LN", "Diagnostic imaging study")
 
@@ -111,7 +119,10 @@ def encapsulated_pdf(
 
 def extract_pdf(dataset: Dataset) -> bytes:
     """The PDF exactly as it was encapsulated (any DICOM padding removed)."""
-    if dataset.get("MIMETypeOfEncapsulatedDocument") != PDF_MIME_TYPE:
+    if (
+        dataset.get("MIMETypeOfEncapsulatedDocument") != PDF_MIME_TYPE
+        or "EncapsulatedDocument" not in dataset
+    ):
         raise EncapsulatedPdfError("the dataset does not encapsulate a PDF")
     data = bytes(dataset.EncapsulatedDocument)
     length = dataset.get("EncapsulatedDocumentLength")
@@ -122,6 +133,15 @@ def extract_pdf(dataset: Dataset) -> bytes:
             f"Encapsulated Document Length {length} does not fit a value of {len(data)} bytes"
         )
     return data[:length]
+
+
+def header_identity(dataset: Dataset) -> dict[str, str]:
+    """The patient and study the header names, as text keyed by :data:`IDENTITY_KEYWORDS`.
+
+    What ``halong verify`` holds against the identity signed inside the PDF: the header
+    is not signed, so it is only as good as its agreement with the signed bytes.
+    """
+    return {keyword: str(dataset.get(keyword, "")).strip() for keyword in IDENTITY_KEYWORDS}
 
 
 def write_dataset(dataset: Dataset, path: str | Path) -> Path:

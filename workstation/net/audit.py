@@ -2,9 +2,12 @@
 
 Each event is a DICOM audit message (PS3.15 A.5, the XML schema derived from RFC 3881
 that IHE ATNA uses), appended as one line to a monthly file ``audit-YYYY-MM.log``
-opened with ``O_APPEND`` and fsynced, so records are only ever added; optionally each
-is forwarded to a syslog audit repository (:mod:`~workstation.net.syslog`). These files
-do hold patient identifiers, as an audit trail must; application logs never do.
+opened with ``O_APPEND`` and fsynced, so records are only ever added. Each record is
+sealed with its SHA-256 and names the seal of the record before it
+(:mod:`~workstation.net.audit_chain`), so ``halong audit verify`` finds a record changed,
+deleted, inserted or moved; optionally each is forwarded to a syslog audit repository
+(:mod:`~workstation.net.syslog`). These files do hold patient identifiers, as an audit
+trail must; application logs never do.
 
 Event codes (DICOM PS3.16 CID 400 / 401, DCM scheme):
 
@@ -13,6 +16,7 @@ Event codes (DICOM PS3.16 CID 400 / 401, DCM scheme):
   ``1.2.840.10065.1.12.1.1`` *Author's Signature* from ASTM E1762-95
   (``urn:iso-astm:E1762-95:2013``, the signature types FHIR uses);
 - send DICOM to a PACS, or retrieve from one: 110104 *DICOM Instances Transferred*;
+- import files into the database: 110107 *Import*, action C, the files as Source Media;
 - send a report to the EMR (FHIR, HL7 v2) or any other export: 110106 *Export*, action R;
 - query a PACS: 110112 *Query*; log in or out: 110114 *User Authentication* with
   110122 *Login* / 110123 *Logout*; start and stop: 110100 with 110120 / 110121.
@@ -32,9 +36,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 
-from workstation.net import syslog
+from workstation.net import audit_chain, syslog
+
+if TYPE_CHECKING:
+    from workstation.dicom.import_report import ImportReport
 
 SYSLOG_VARIABLE = "HALONG_AUDIT_SYSLOG"
 _log = logging.getLogger(__name__)
@@ -53,6 +60,7 @@ APPLICATION_ACTIVITY = Code("110100", "DCM", "Application Activity")
 DICOM_INSTANCES_ACCESSED = Code("110103", "DCM", "DICOM Instances Accessed")
 DICOM_INSTANCES_TRANSFERRED = Code("110104", "DCM", "DICOM Instances Transferred")
 EXPORT = Code("110106", "DCM", "Export")
+IMPORT = Code("110107", "DCM", "Import")
 PATIENT_RECORD = Code("110110", "DCM", "Patient Record")
 QUERY = Code("110112", "DCM", "Query")
 USER_AUTHENTICATION = Code("110114", "DCM", "User Authentication")
@@ -66,6 +74,8 @@ AUTHORS_SIGNATURE = Code(
 ROLE_APPLICATION = Code("110150", "DCM", "Application")
 ROLE_DESTINATION = Code("110152", "DCM", "Destination Role ID")
 ROLE_SOURCE = Code("110153", "DCM", "Source Role ID")
+ROLE_SOURCE_MEDIA = Code("110155", "DCM", "Source Media")
+MEDIA_URI = Code("110037", "DCM", "URI")
 ID_PATIENT_NUMBER = Code("2", "RFC-3881", "Patient Number")
 ID_REPORT_NUMBER = Code("9", "RFC-3881", "Report Number")
 ID_URI = Code("12", "RFC-3881", "URI")
@@ -88,6 +98,7 @@ class Participant:
     role: Code | None = None
     network_access_point: str | None = None
     alternative_user_id: str | None = None
+    media_type: Code | None = None  # MediaIdentifier/MediaType, for a Source Media
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,8 @@ class AuditEvent:
     objects: tuple[ParticipantObject, ...] = ()
     event_types: tuple[Code, ...] = ()
     outcome: Outcome = 0
+    #: EventOutcomeDescription: what happened, in words (e.g. the counts of an import).
+    description: str = ""
     when: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -138,6 +151,8 @@ def to_xml(event: AuditEvent, source_id: str) -> str:
     _coded(identification, "EventID", event.event_id)
     for event_type in event.event_types:
         _coded(identification, "EventTypeCode", event_type)
+    if event.description:
+        ET.SubElement(identification, "EventOutcomeDescription").text = event.description
     for participant in event.participants:
         attributes = {
             "UserID": participant.user_id,
@@ -153,6 +168,8 @@ def to_xml(event: AuditEvent, source_id: str) -> str:
         element = ET.SubElement(root, "ActiveParticipant", attributes)
         if participant.role:
             _coded(element, "RoleIDCode", participant.role)
+        if participant.media_type:
+            _coded(ET.SubElement(element, "MediaIdentifier"), "MediaType", participant.media_type)
     source = ET.SubElement(root, "AuditSourceIdentification", {"AuditSourceID": source_id})
     _coded(source, "AuditSourceTypeCode", _SOURCE_TYPE)
     for item in event.objects:
@@ -210,16 +227,9 @@ class AuditTrail:
         return cls(folder, syslog_target=syslog.SyslogTarget.parse(target) if target else None)
 
     def record(self, event: AuditEvent) -> str:
-        """Append the event's message to the log (durably), then forward it; return it."""
-        message = to_xml(event, self.source_id)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"audit-{event.when.astimezone():%Y-%m}.log"
-        handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(handle, (message + "\n").encode("utf-8"))
-            os.fsync(handle)
-        finally:
-            os.close(handle)
+        """Chain the event's message onto the log (durably), then forward it; return it."""
+        month = f"{event.when.astimezone():%Y-%m}"
+        message = audit_chain.append(self.folder, to_xml(event, self.source_id), month)
         if self.syslog_target is not None:
             try:
                 syslog.send(self.syslog_target, syslog.format_message(message))
@@ -229,9 +239,9 @@ class AuditTrail:
 
     def messages(self) -> Iterator[str]:
         """Every recorded message, oldest first."""
-        for path in sorted(self.folder.glob("audit-*.log")):
-            with open(path, encoding="utf-8") as file:
-                yield from (line.rstrip("\n") for line in file if line.strip())
+        for line in audit_chain.trail_lines(self.folder):
+            if line.text.strip():
+                yield line.text.decode("utf-8", errors="replace")
 
 
 def current_user() -> str:
@@ -355,6 +365,41 @@ def record_export(
     return trail.record(event)
 
 
+def record_import(
+    trail: AuditTrail,
+    *,
+    sources: Sequence[str | os.PathLike[str]],
+    report: ImportReport,
+    user: str | None = None,
+) -> str:
+    """Files were indexed into the local database (110107 Import, create; PS3.15 A.5.3.5).
+
+    Each file, folder or archive read is a Source Media named by its ``file:`` URI; the
+    counts are said in words. Outcome 4 (minor failure) when no usable image was found
+    or the import was cancelled.
+    """
+    importer = Participant(
+        user or current_user(), True, ROLE_DESTINATION, network_access_point=socket.gethostname()
+    )
+    media = tuple(
+        Participant(Path(s).absolute().as_uri(), False, ROLE_SOURCE_MEDIA, media_type=MEDIA_URI)
+        for s in sources
+    )
+    found = report.imported + report.already_indexed
+    description = (
+        f"{found} instances indexed ({report.imported} new, {report.already_indexed} already "
+        f"indexed), {len(report.skipped)} files skipped{', cancelled' if report.cancelled else ''}"
+    )
+    event = AuditEvent(
+        IMPORT,
+        "C",
+        (importer, *media),
+        outcome=4 if report.cancelled or not found else 0,
+        description=description,
+    )
+    return trail.record(event)
+
+
 def record_query(trail: AuditTrail, *, source: str, query: str, user: str | None = None) -> str:
     """A PACS was searched (110112 Query); ``query`` is the search as text."""
     searched = ParticipantObject(source, 2, 24, ID_URI, query=query.encode("utf-8"))
@@ -388,5 +433,35 @@ def record_application(trail: AuditTrail, *, stopped: bool = False) -> str:
         "E",
         (application, _user(None)),
         event_types=(APPLICATION_STOP if stopped else APPLICATION_START,),
+    )
+    return trail.record(event)
+
+
+SECURITY_ALERT = Code("110113", "DCM", "Security Alert")
+NODE_AUTHENTICATION = Code("110126", "DCM", "Node Authentication")
+
+
+def record_refused_peer(
+    trail: AuditTrail, *, peer_ae: str, peer_address: str, receiver: str, reason: str
+) -> str:
+    """A DICOM peer was refused an association (110113 Security Alert, 110126 Node
+    Authentication, minor failure): a spoofing attempt or a misconfigured node.
+
+    The peer is the performing participant, ``receiver`` (Halong's AE title) the one that
+    refused; the alert subject names the peer, with ``reason`` as its Alert Description.
+    """
+    subject = ParticipantObject(
+        f"{peer_ae}@{peer_address}", 2, 13, ID_URI, (("Alert Description", reason),)
+    )
+    event = AuditEvent(
+        SECURITY_ALERT,
+        "E",
+        (
+            Participant(receiver, False, ROLE_DESTINATION, socket.gethostname()),
+            Participant(peer_ae, True, ROLE_SOURCE, peer_address),
+        ),
+        (subject,),
+        event_types=(NODE_AUTHENTICATION,),
+        outcome=4,
     )
     return trail.record(event)

@@ -3,8 +3,8 @@
 ``AET@HOST:PORT`` names a DICOM node (PACS), ``HOST:PORT`` an MLLP listener, and an
 ``http(s)://`` URL a DICOMweb or FHIR base. A :class:`Destination` keeps only what is
 needed to reach the receiver again after a restart: addresses and the *paths* of
-credentials (a bearer-token file, client certificate and key), never a secret itself,
-so the outbox database holds nothing worth stealing.
+credentials (a bearer-token file, the TLS CA, certificate and key), never a secret
+itself, so the outbox database holds nothing worth stealing.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ DEFAULT_CALLING_AET = "HALONG"
 _HOST_PORT = re.compile(
     r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.\-_]+)):(?P<port>\d+)$"
 )
+
+
+#: TlsFiles field -> outbox option (the names the outbox used before DICOM had TLS).
+_TLS_OPTIONS = {"ca_file": "ca_file", "cert_file": "client_cert", "key_file": "client_key"}
 
 
 class DestinationError(ValueError):
@@ -58,20 +62,50 @@ class HostPort:
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """The PEM files of a TLS connection: the CAs trusted for the peer, Halong's own
+    certificate and its key. Empty means no TLS for DICOM; any file given turns it on."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.key_file and not self.cert_file:
+            raise DestinationError("a TLS key needs its certificate (--tls-cert)")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.ca_file or self.cert_file)  # a key comes with its certificate
+
+    def options(self) -> dict[str, str]:
+        """The paths as absolute strings, for the outbox."""
+        paths = {option: getattr(self, name) for name, option in _TLS_OPTIONS.items()}
+        return {option: str(Path(path).absolute()) for option, path in paths.items() if path}
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str]) -> Self:
+        paths = {name: options.get(option) for name, option in _TLS_OPTIONS.items()}
+        return cls(**{name: Path(path) for name, path in paths.items() if path})
+
+
+@dataclass(frozen=True)
 class DicomNode:
-    """A DICOM application entity on the network, ``AET@HOST:PORT``."""
+    """A DICOM application entity on the network, ``AET@HOST:PORT``, and how to secure
+    the connection (DICOM TLS when ``tls`` names any file)."""
 
     ae_title: str
     host: str
     port: int
+    tls: TlsFiles = TlsFiles()
 
     @classmethod
-    def parse(cls, text: str) -> Self:
+    def parse(cls, text: str, tls: TlsFiles = TlsFiles()) -> Self:
         title, at, rest = text.strip().partition("@")
         if not at:
             raise DestinationError(f"{text!r} is not AET@HOST:PORT (e.g. ORTHANC@10.0.0.5:4242)")
         endpoint = HostPort.parse(rest)
-        return cls(check_ae_title(title), endpoint.host, endpoint.port)
+        return cls(check_ae_title(title), endpoint.host, endpoint.port, tls)
 
     def __str__(self) -> str:
         return f"{self.ae_title}@{HostPort(self.host, self.port)}"
@@ -90,28 +124,29 @@ def parse_http_url(text: str) -> str:
 
 @dataclass(frozen=True)
 class HttpEndpoint:
-    """An HTTP base URL and how to authenticate there (bearer token file and/or mTLS)."""
+    """An HTTP base URL and how to authenticate there (bearer token file and/or mTLS).
+
+    TLS files only make sense with ``https://``: with a plain ``http://`` URL they would
+    protect nothing, so that is refused rather than silently sent in clear.
+    """
 
     url: str
     token_file: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    ca_file: Path | None = None
+    tls: TlsFiles = TlsFiles()
 
     def __post_init__(self) -> None:
-        if self.client_key and not self.client_cert:
-            raise DestinationError("a client key needs its client certificate (--client-cert)")
-
-    _PATHS = ("token_file", "client_cert", "client_key", "ca_file")
+        if self.tls.enabled and urlsplit(self.url.strip()).scheme == "http":
+            raise DestinationError(f"{self.url}: the TLS options need an https:// URL")
 
     def options(self) -> dict[str, str]:
         """The credential paths as absolute strings, for the outbox."""
-        paths = {name: getattr(self, name) for name in self._PATHS}
-        return {name: str(Path(path).absolute()) for name, path in paths.items() if path}
+        token = {"token_file": str(Path(self.token_file).absolute())} if self.token_file else {}
+        return token | self.tls.options()
 
     @classmethod
     def from_options(cls, url: str, options: Mapping[str, str]) -> Self:
-        return cls(url, **{name: Path(options[name]) for name in cls._PATHS if name in options})
+        token = options.get("token_file")
+        return cls(url, Path(token) if token else None, TlsFiles.from_options(options))
 
 
 @dataclass(frozen=True)
@@ -127,9 +162,12 @@ class Destination:
             raise DestinationError(f"unknown destination kind {self.kind!r}")
 
     @classmethod
-    def pacs(cls, text: str, calling_aet: str = DEFAULT_CALLING_AET) -> Self:
+    def pacs(
+        cls, text: str, calling_aet: str = DEFAULT_CALLING_AET, tls: TlsFiles = TlsFiles()
+    ) -> Self:
         node = DicomNode.parse(text)
-        return cls("dimse", str(node), {"calling_aet": check_ae_title(calling_aet)})
+        options = {"calling_aet": check_ae_title(calling_aet)} | tls.options()
+        return cls("dimse", str(node), options)
 
     @classmethod
     def dicomweb(cls, endpoint: HttpEndpoint) -> Self:
@@ -153,7 +191,7 @@ class Destination:
         return self.options.get("calling_aet", DEFAULT_CALLING_AET)
 
     def node(self) -> DicomNode:
-        return DicomNode.parse(self.address)
+        return DicomNode.parse(self.address, TlsFiles.from_options(self.options))
 
     def host_port(self) -> HostPort:
         return HostPort.parse(self.address)

@@ -4,14 +4,16 @@ Files are sent byte for byte from the outbox's copy (no decoding, no re-encoding
 signed object reaches the PACS exactly as it was signed; each presentation context
 offers the file's own transfer syntax. Retrieval writes what arrives into a folder;
 :mod:`~workstation.net.retrieve` imports it. With C-MOVE the PACS opens a second
-association to Halong's storage SCP, which it must know by AE title, host and port;
-C-GET needs no such setup and returns the files on the same association.
+association to Halong's storage SCP, which it must know by AE title, host and port, and
+which admits only that PACS (:mod:`~workstation.net.receiver`); C-GET needs no such
+setup and returns the files on the same association. A node with TLS files is reached
+over DICOM TLS, its certificate and host verified (:mod:`~workstation.net.tls`).
 """
 
 from __future__ import annotations
 
-import logging
-import re
+import socket
+import ssl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,11 +30,14 @@ from pynetdicom.sop_class import (
 )
 
 from workstation.model.progress import Cancelled, CancelToken, Progress
+from workstation.net import tls
 from workstation.net.destinations import DicomNode
 from workstation.net.errors import NetworkError, RejectedError, TransientError
+from workstation.net.receiver import Refusals, StudyWriter, local_address_towards, serve_move
 from workstation.net.retrieve import STUDY_RETURN_KEYS, StudyQuery
 
 if TYPE_CHECKING:
+    from workstation.net.audit import AuditTrail
     from workstation.net.outbox import OutboxItem
 
 # Stream files from disk as they are: never re-encode (signatures), never hold them in memory.
@@ -79,8 +84,6 @@ GET_STORAGE_CLASSES = [
 ]
 #: C-STORE statuses meaning the PACS now holds the instance.
 _STORED = {0x0000, 0x0111, 0xB000, 0xB006, 0xB007}
-_SAFE_NAME = re.compile(r"[0-9.]{1,64}")
-_log = logging.getLogger(__name__)
 
 
 def _new_ae(calling_aet: str, timeout_s: float) -> AE:
@@ -91,15 +94,31 @@ def _new_ae(calling_aet: str, timeout_s: float) -> AE:
 
 
 def _associate(ae: AE, node: DicomNode, **options: object) -> Association:
-    """An established association, or TransientError saying why not."""
+    """An established association (over TLS when the node has TLS files), or
+    TransientError saying why not."""
+    context = tls.client_context(node.tls) if node.tls.enabled else None
+    if context is not None:
+        options["tls_args"] = (context, node.host)  # the host name is checked too
     assoc = ae.associate(node.host, node.port, ae_title=node.ae_title, **options)
     if assoc.is_established:
         return assoc
     if assoc.is_rejected:
-        reason = "refused the association (check the AE titles)"
-    else:
-        reason = "could not be reached"
-    raise TransientError(f"the PACS {node} {reason}")
+        raise TransientError(f"the PACS {node} refused the association (check the AE titles)")
+    reason = _connection_failure(node, context, ae.connection_timeout)
+    raise TransientError(f"the PACS {node} could not be reached: {reason}")
+
+
+def _connection_failure(node: DicomNode, context: ssl.SSLContext | None, timeout_s: float) -> str:
+    """Why connecting to ``node`` fails, found by trying once more (pynetdicom only logs it)."""
+    try:
+        with socket.create_connection((node.host, node.port), timeout=timeout_s) as raw:
+            if context is not None:
+                context.wrap_socket(raw, server_hostname=node.host).close()
+    except OSError as error:
+        return tls.describe_failure(error, "it") or error.strerror or str(error)
+    if context is not None and not node.tls.cert_file:
+        return "no answer over TLS (if it requires Halong's certificate: --tls-cert, --tls-key)"
+    return "no answer to the association request"
 
 
 def _status_code(status: Dataset) -> int | None:
@@ -177,26 +196,6 @@ class DimseSender:
         self._ae.shutdown()
 
 
-class _FolderWriter:
-    """An EVT_C_STORE handler writing each received instance into a folder as is."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.received = 0
-
-    def __call__(self, event: evt.Event) -> int:
-        sop_uid = str(event.request.AffectedSOPInstanceUID)
-        name = sop_uid if _SAFE_NAME.fullmatch(sop_uid) else f"instance-{self.received}"
-        try:
-            with open(self.folder / f"{name}.dcm", "wb") as file:
-                file.write(event.encoded_dataset(include_meta=True))
-        except OSError:
-            _log.exception("cannot write a received instance")
-            return 0xA700  # out of resources: the PACS reports the sub-operation failed
-        self.received += 1
-        return 0x0000
-
-
 class DimseSource:
     """A PACS queried with C-FIND and retrieved from with C-MOVE or C-GET."""
 
@@ -206,13 +205,17 @@ class DimseSource:
         calling_aet: str,
         *,
         method: RetrieveMethod = "move",
-        listen: tuple[str, int] = ("", 11112),
+        listen: tuple[str | None, int] = (None, 11112),
+        audit: AuditTrail | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
+        """``listen`` is where the C-MOVE receiver binds: with no host, the local address
+        that reaches the PACS. Refused peers and instances go to the ``audit`` trail."""
         self.node = node
         self.calling_aet = calling_aet
         self.method = method
         self.listen = listen
+        self.audit = audit
         self.timeout_s = timeout_s
 
     def find_studies(self, query: StudyQuery) -> list[Dataset]:
@@ -240,7 +243,7 @@ class DimseSource:
         identifier = Dataset()
         identifier.QueryRetrieveLevel = "STUDY"
         identifier.StudyInstanceUID = study_uid
-        writer = _FolderWriter(folder)
+        writer = StudyWriter(folder, study_uid, Refusals(self.audit, self.calling_aet))
         if self.method == "get":
             self._get(identifier, writer, progress, cancel)
         else:
@@ -250,34 +253,29 @@ class DimseSource:
     def _move(
         self,
         identifier: Dataset,
-        writer: _FolderWriter,
+        writer: StudyWriter,
         progress: Progress,
         cancel: CancelToken | None,
     ) -> None:
         scp_ae = _new_ae(self.calling_aet, self.timeout_s)
         for context in AllStoragePresentationContexts:
             scp_ae.add_supported_context(context.abstract_syntax, RECEIVE_TRANSFER_SYNTAXES)
-        scp_ae.require_calling_aet = [self.node.ae_title]
-        handlers = [(evt.EVT_C_STORE, writer)]
-        try:
-            server = scp_ae.start_server(self.listen, block=False, evt_handlers=handlers)
-        except OSError as error:
-            where = f"{self.listen[0] or '*'}:{self.listen[1]}"
-            raise NetworkError(f"cannot listen for C-MOVE on {where}: {error}") from error
-        try:
+        with serve_move(scp_ae, self.node, self._listen_address(), writer):
             ae = _new_ae(self.calling_aet, self.timeout_s)
             ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
             with _released(_associate(ae, self.node)) as assoc:
                 model = StudyRootQueryRetrieveInformationModelMove
                 responses = assoc.send_c_move(identifier, self.calling_aet, model)
                 self._follow(assoc, responses, progress, cancel)
-        finally:
-            server.shutdown()
+
+    def _listen_address(self) -> tuple[str, int]:
+        host, port = self.listen
+        return host or local_address_towards(self.node.host, self.node.port), port
 
     def _get(
         self,
         identifier: Dataset,
-        writer: _FolderWriter,
+        writer: StudyWriter,
         progress: Progress,
         cancel: CancelToken | None,
     ) -> None:
@@ -311,10 +309,11 @@ class DimseSource:
         if code in (0x0000, 0xB000):
             return
         message = f"the PACS {self.node} failed the retrieve ({_describe(code)})"
-        if code in (None, 0xA801):  # refused or unknown: most often a missing registration
+        if self.method == "move" and code in (None, 0xA801):  # most often not registered
+            host, port = self._listen_address()
             message += (
                 f"; it may not know {self.calling_aet}: register it there as a DICOM modality "
-                f"(AE title {self.calling_aet}, this host, port {self.listen[1]})"
+                f"(AE title {self.calling_aet}, host {host}, port {port})"
             )
         raise NetworkError(message)
 

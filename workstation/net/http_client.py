@@ -2,17 +2,18 @@
 
 Authentication is a bearer token read from a file at the moment of use (so it can be
 rotated, and is never stored or logged) and/or mutual TLS with the workstation's
-client certificate. HTTP statuses are sorted into retry-later and rejected once here.
+client certificate; the server's certificate is always verified (:mod:`~workstation.net.tls`).
+HTTP statuses are sorted into retry-later and rejected once here.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 
+from workstation.net import tls
 from workstation.net.destinations import HttpEndpoint
 from workstation.net.errors import RejectedError, TransientError
 
@@ -31,18 +32,8 @@ def open_client(endpoint: HttpEndpoint, timeout_s: float = DEFAULT_TIMEOUT_S) ->
             message = f"cannot read the token file {endpoint.token_file}: {error}"
             raise TransientError(message) from error
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.Client(headers=headers, timeout=timeout_s, verify=_tls_context(endpoint))
-
-
-def _tls_context(endpoint: HttpEndpoint) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=endpoint.ca_file)
-    if endpoint.client_cert:
-        try:
-            context.load_cert_chain(endpoint.client_cert, endpoint.client_key)
-        except (OSError, ssl.SSLError) as error:
-            message = f"cannot load the client certificate {endpoint.client_cert}: {error}"
-            raise TransientError(message) from error
-    return context
+    verify = tls.client_context(endpoint.tls)
+    return httpx.Client(headers=headers, timeout=timeout_s, verify=verify)
 
 
 @contextmanager
@@ -53,7 +44,8 @@ def reaching(what: str) -> Iterator[None]:
     except httpx.TimeoutException as error:
         raise TransientError(f"{what}: no answer in time ({type(error).__name__})") from error
     except httpx.TransportError as error:
-        raise TransientError(f"{what}: cannot connect ({error})") from error
+        reason = tls.describe_failure(error, "the server") or f"cannot connect ({error})"
+        raise TransientError(f"{what}: {reason}") from error
 
 
 def check_status(response: httpx.Response, what: str) -> None:

@@ -9,7 +9,9 @@ images tied to a finding appear only once that finding is accepted. A draft is
 rendered with a watermark so a preview is never mistaken for a report.
 
 The bytes are deterministic for a given report (creation date = finalisation
-time), which keeps the signed file, its DICOM and FHIR copies comparable.
+time), which keeps the signed file, its DICOM and FHIR copies comparable. The XMP
+metadata states the patient and study (:mod:`~workstation.reporting.pdf_identity`), so
+the signature covers who the report is about, not only the text on its pages.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PIL import Image
 from workstation.model.fonts import report_font
 from workstation.model.report import AIFinding, Measurement, Report, local_time, require_releasable
 from workstation.reporting.adapters import adapter_for_finding
+from workstation.reporting.pdf_identity import CREATOR, identity_xmp, report_identity
 from workstation.reporting.results import format_value
 from workstation.reporting.templates import Labels, load_labels, load_template
 
@@ -263,8 +266,9 @@ def render_report_pdf(report: Report, key_images: Sequence[KeyImage] = ()) -> by
     pdf.set_subject(f"{report.exam_display} {report.study.accession_number}".strip())
     if report.physician:
         pdf.set_author(report.physician.name)
-    pdf.set_creator("Halong workstation")
+    pdf.set_creator(CREATOR)
     pdf.set_creation_date(report.finalized_at or report.created_at)
+    pdf.set_xmp_metadata(identity_xmp(report_identity(report)))
     pdf.add_page()
     if report.replaces:
         amended = labels.text(

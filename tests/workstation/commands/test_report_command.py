@@ -94,11 +94,12 @@ def test_verify_reports_signer_and_catches_one_changed_byte(halong, study, tmp_p
     assert _report(halong, study, out, "--accept", "all").status == 0
     ca = study[2].ca
     good = halong("verify", out / "report.pdf", "--trust", ca)
-    assert good.status == 0 and PHYSICIAN in good.out and "VALID" in good.out
+    assert good.status == 0 and PHYSICIAN in good.out and good.out.rstrip().endswith("\nVALID")
     assert "signing time: 20" in good.out and "trusted" in good.out
     assert halong("verify", out / "report-pdf.dcm", "--trust", ca).status == 0
-    checked = halong("verify", out / "report.pdf", "--json").json()
+    checked = halong("verify", out / "report.pdf", "--trust", ca, "--json").json()
     assert checked["ok"] and checked["signatures"][0]["intact"]
+    assert halong("verify", out / "report.pdf").status == 3  # no --trust: signer not checked
 
     data = bytearray((out / "report.pdf").read_bytes())
     data[len(data) // 3] ^= 0x20
@@ -106,7 +107,7 @@ def test_verify_reports_signer_and_catches_one_changed_byte(halong, study, tmp_p
     tampered.write_bytes(bytes(data))
     bad = halong("verify", tampered, "--trust", ca)
     assert bad.status == 1 and "INVALID" in bad.out
-    assert halong("verify", out / "report.json").status == 1  # not a PDF at all
+    assert halong("verify", out / "report.json").status == 2  # not a PDF at all
 
 
 def test_acceptance_must_be_explicit(halong, study, tmp_path):

@@ -13,6 +13,7 @@ from workstation.dicom.encapsulated_pdf import (
     EncapsulatedPdfError,
     encapsulated_pdf,
     extract_pdf,
+    header_identity,
     write_dataset,
 )
 from workstation.model.report import Algorithm, Patient, Study
@@ -79,3 +80,21 @@ def test_only_pdfs_are_encapsulated_and_a_wrong_length_is_caught():
     dataset.EncapsulatedDocumentLength = 10
     with pytest.raises(EncapsulatedPdfError):
         extract_pdf(dataset)
+
+
+def test_a_pdf_object_without_its_document_is_refused_not_raised_through():
+    dataset = _dataset(_pdf(odd=True))
+    del dataset.EncapsulatedDocument
+    with pytest.raises(EncapsulatedPdfError, match="does not encapsulate a PDF"):
+        extract_pdf(dataset)
+
+
+def test_the_header_identity_is_read_as_the_writer_stated_it(tmp_path):
+    read = pydicom.dcmread(write_dataset(_dataset(_pdf(odd=True)), tmp_path / "a.dcm"))
+    assert header_identity(read) == {
+        "PatientName": "Nguyễn^Thị Lan",
+        "PatientID": "PAT-A",
+        "PatientBirthDate": "19580312",
+        "StudyInstanceUID": "1.2.826.0.1.3680043.10.511.1",
+        "AccessionNumber": "ACC-1",
+    }

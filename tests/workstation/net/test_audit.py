@@ -33,14 +33,17 @@ def _coded(element: ET.Element) -> tuple[str, str, str]:
 
 
 def _objects(message: ET.Element) -> dict[str, tuple[str, str, str]]:
-    """ParticipantObjectID -> (type code, role, ID type code)."""
+    """ParticipantObjectID -> (type code, role, ID type code), but the chain link (role 13,
+    the last object; test_audit_chain.py checks it)."""
+    *objects, link = message.iter("ParticipantObjectIdentification")
+    assert link.get("ParticipantObjectTypeCodeRole") == "13"
     return {
         o.get("ParticipantObjectID"): (
             o.get("ParticipantObjectTypeCode"),
             o.get("ParticipantObjectTypeCodeRole"),
             o.find("ParticipantObjectIDTypeCode").get("csd-code"),
         )
-        for o in message.iter("ParticipantObjectIdentification")
+        for o in objects
     }
 
 

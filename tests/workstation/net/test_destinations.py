@@ -12,6 +12,7 @@ from workstation.net.destinations import (
     DicomNode,
     HostPort,
     HttpEndpoint,
+    TlsFiles,
 )
 
 
@@ -45,3 +46,24 @@ def test_http_destinations_keep_credential_paths_never_secrets(tmp_path):
     assert destination.http().token_file == Path(token)
     with pytest.raises(DestinationError):
         Destination.dicomweb(HttpEndpoint("ftp://pacs/dicom-web"))
+
+
+def test_tls_files_travel_with_a_pacs_destination_through_the_outbox_options(tmp_path):
+    files = TlsFiles(tmp_path / "ca.pem", tmp_path / "halong.pem", tmp_path / "halong.key")
+    destination = Destination.pacs("ORTHANC@10.0.0.5:2762", "HALONG", files)
+    assert destination.options == {
+        "calling_aet": "HALONG",
+        "ca_file": str(tmp_path / "ca.pem"),
+        "client_cert": str(tmp_path / "halong.pem"),
+        "client_key": str(tmp_path / "halong.key"),
+    }
+    stored = Destination("dimse", destination.address, dict(destination.options))
+    assert stored.node() == DicomNode("ORTHANC", "10.0.0.5", 2762, files)
+    assert stored.node().tls.enabled and not Destination.pacs("P@h:104").node().tls.enabled
+
+
+def test_tls_files_never_go_with_a_plain_http_url(tmp_path):
+    with pytest.raises(DestinationError, match="https://"):
+        HttpEndpoint("http://pacs/dicom-web", tls=TlsFiles(ca_file=tmp_path / "ca.pem"))
+    with pytest.raises(DestinationError, match="--tls-cert"):
+        TlsFiles(key_file=tmp_path / "halong.key")

@@ -20,7 +20,7 @@ from support.report_files import write_report_folder
 from support.tls_certs import make_pki
 
 from workstation.net.delivery import deliver
-from workstation.net.destinations import Destination, HttpEndpoint
+from workstation.net.destinations import Destination, HttpEndpoint, TlsFiles
 from workstation.net.outbox import Outbox
 from workstation.net.payloads import collect_payloads
 
@@ -154,12 +154,11 @@ def test_fhir_over_mutual_tls_presents_the_workstation_certificate(tmp_path):
     server.start()
     try:
         (report,) = _reports(tmp_path, 1)
-        anonymous = HttpEndpoint(server.url.replace("/fhir", "/anonymous"), ca_file=pki["ca"])
+        anonymous = HttpEndpoint(
+            server.url.replace("/fhir", "/anonymous"), tls=TlsFiles(ca_file=pki["ca"])
+        )
         mutual = HttpEndpoint(
-            server.url,
-            client_cert=pki["client_cert"],
-            client_key=pki["client_key"],
-            ca_file=pki["ca"],
+            server.url, tls=TlsFiles(pki["ca"], pki["client_cert"], pki["client_key"])
         )
         with Outbox.open(tmp_path / "outbox") as outbox:
             _queue(outbox, Destination.fhir(anonymous), [report], "fhir-bundle")

@@ -61,7 +61,8 @@ def test_the_queued_copy_is_immutable_and_outlives_the_original(outbox, tmp_path
     (item,) = outbox.enqueue(Destination.mllp(f"127.0.0.1:{mllp_listener.port}"), [payload])
     payload.path.unlink()
     assert item.payload_path.read_bytes() == original
-    assert stat.S_IMODE(item.payload_path.stat().st_mode) == 0o444
+    # read-only, and its owner's only
+    assert stat.S_IMODE(item.payload_path.stat().st_mode) == 0o400
     assert deliver(outbox).delivered == [item.id]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.report_fixtures import PHYSICIAN, pdf_text
+from support.report_fixtures import PHYSICIAN, REPORT_IDENTITY, pdf_text
 
 from workstation.model.report import ReportRuleError
 from workstation.reporting.package import key_images_for
@@ -94,3 +94,14 @@ def test_a_final_report_with_an_unaccepted_finding_is_refused(final_report, draf
     smuggled = dataclasses.replace(final_report, ai_findings=draft.ai_findings)
     with pytest.raises(ReportRuleError):
         render_report_pdf(smuggled)
+
+
+def test_the_patient_and_study_are_in_the_xmp_and_the_bytes_deterministic(final_report, tmp_path):
+    rendered = render_report_pdf(final_report)
+    assert render_report_pdf(final_report) == rendered
+    path = _write(tmp_path, rendered)
+    meta = subprocess.run(["pdfinfo", "-meta", str(path)], capture_output=True).stdout
+    meta = meta.decode("utf-8")  # poppler's reading of the XMP metadata stream
+    assert "urn:halong:report-identity:1.0/" in meta
+    for keyword, value in REPORT_IDENTITY.items():
+        assert f"{keyword}>{value}</" in meta, keyword

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
+import subprocess
 from pathlib import Path
 
 import pytest
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-from support.report_fixtures import PASSPHRASE, PHYSICIAN, pdfsig
+from support.report_fixtures import PASSPHRASE, PHYSICIAN, REPORT_IDENTITY, pdfsig
 
-from workstation.reporting.signing import SigningError, load_signer
+from workstation.reporting.pdf import render_report_pdf
+from workstation.reporting.pdf_identity import identity_xmp
+from workstation.reporting.signing import SigningError, load_signer, sign_pdf
 from workstation.reporting.verification import verify_pdf
 
 
@@ -111,3 +116,36 @@ def test_wrong_passphrase_is_refused_without_echoing_it(test_pki, caplog):
     signer = load_signer(test_pki.p12, test_pki.passphrase)
     assert signer.common_name == PHYSICIAN
     assert PASSPHRASE not in caplog.text
+
+
+def test_the_patient_and_study_are_read_from_the_signed_bytes(signed_pdf, test_pki):
+    result = verify_pdf(signed_pdf, [test_pki.ca])
+    assert result.ok and result.identity == REPORT_IDENTITY and result.made_by_halong
+
+
+def test_metadata_rewritten_after_signing_never_replaces_the_signed_identity(
+    signed_pdf, test_pki, tmp_path
+):
+    """An incremental update naming another patient: the newest XMP says PAT-B (poppler
+    reads it), verification still reports the signed PAT-A, and fails."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed_pdf))
+    other = identity_xmp({**REPORT_IDENTITY, "PatientID": "PAT-B"}).encode("utf-8")
+    writer.root["/Metadata"] = writer.add_object(MetadataStream(stream_data=other))
+    writer.update_root()
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    path = tmp_path / "rewritten.pdf"
+    path.write_bytes(buffer.getvalue())
+    newest = subprocess.run(["pdfinfo", "-meta", str(path)], capture_output=True, text=True)
+    assert "PAT-B" in newest.stdout
+    result = verify_pdf(path.read_bytes(), [test_pki.ca])
+    assert result.identity == REPORT_IDENTITY and not result.ok
+
+
+def test_markup_in_a_name_survives_pyhankos_rewrite_of_the_xmp(final_report, test_pki):
+    name = 'O\'Brien & <Sons> "Jr"^Thị'
+    patient = dataclasses.replace(final_report.patient, name=name)
+    report = dataclasses.replace(final_report, patient=patient)
+    signer = load_signer(test_pki.p12, test_pki.passphrase)
+    result = verify_pdf(sign_pdf(render_report_pdf(report), signer), [test_pki.ca])
+    assert result.ok and result.identity == {**REPORT_IDENTITY, "PatientName": name}

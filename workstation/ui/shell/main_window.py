@@ -52,6 +52,7 @@ from workstation.model.context import ReadingContext, SeriesShown
 from workstation.model.measurements import Measurement, probe
 from workstation.model.presets import VOLUME_PRESETS, WINDOW_PRESET_KEYS, WINDOW_PRESETS
 from workstation.model.progress import CancelToken, Progress
+from workstation.net.audit import AuditTrail, record_import, record_study_opened
 from workstation.ui.browser.study_browser import StudyBrowser
 from workstation.ui.common import settings as keys
 from workstation.ui.common.docks import add_panel_dock
@@ -488,7 +489,7 @@ class MainWindow(QMainWindow):
         job = self.jobs.submit(
             "import",
             partial(import_into_database, self.home.database_path, self.home.store, paths),
-            on_result=self._on_imported,
+            on_result=partial(self._on_imported, paths),
             on_error=partial(self.show_error, "Import"),
             on_cancelled=self._on_import_cancelled,
         )
@@ -496,7 +497,8 @@ class MainWindow(QMainWindow):
         self.progress.track(job, f"Importing {names}{'…' if len(paths) > 2 else ''}")
         return job
 
-    def _on_imported(self, report: ImportReport) -> None:
+    def _on_imported(self, paths: Sequence[Path], report: ImportReport) -> None:
+        record_import(AuditTrail.from_environment(self.home.audit), sources=paths, report=report)
         summary = import_summary(report)
         self.statusBar().showMessage(summary, 15_000)
         self.browser.refresh()
@@ -657,6 +659,11 @@ class MainWindow(QMainWindow):
             self.context.show(None)
 
     def _show(self, loaded: LoadedSeries) -> None:
+        record_study_opened(
+            AuditTrail.from_environment(self.home.audit),
+            patient_id=str(loaded.volume.attributes.get("PatientID", "")),
+            study_uid=loaded.volume.provenance.study_uid,
+        )
         self._preview_key = self._before_preview = None
         viewer = self.ensure_viewer()
         volume = loaded.volume

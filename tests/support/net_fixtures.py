@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from support import real_parts
 from support.emr_receivers import FhirServer, MllpListener
 from support.orthanc_server import OrthancServer, find_orthanc, free_port, https_front
 from support.tls_certs import make_pki
@@ -34,7 +35,7 @@ def _running_orthanc(
     """Start Orthanc, hand it to the test, kill it; skip only when it is not installed."""
     binary = find_orthanc()
     if binary is None:
-        pytest.skip("Orthanc is not installed (Debian packages orthanc and orthanc-dicomweb)")
+        real_parts.missing("Orthanc", "orthanc and orthanc-dicomweb")
     folder.mkdir()
     server = OrthancServer(binary, folder, halong_scp_port, tls)
     server.start()

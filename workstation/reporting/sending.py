@@ -26,6 +26,15 @@ DESTINATION_FORMS = {
     "fhir": "FHIR server: base URL",
     "mllp": "HL7 v2 (MLLP): HOST:PORT",
 }
+#: The TLS files the destinations use, as ``--tls-ca/--tls-cert/--tls-key`` on the CLI: the
+#: PACS over DICOM TLS when any is given, and the https:// URLs.
+TLS_FORMS = {
+    "tls_ca": "TLS: the CA that signed the servers' certificates (PEM)",
+    "tls_cert": "TLS: Halong's own certificate (PEM, optional)",
+    "tls_key": "TLS: its private key (PEM, optional)",
+}
+#: Everything the send settings hold, in the order the dialog asks for it.
+SEND_FORMS = {**DESTINATION_FORMS, **TLS_FORMS}
 
 
 class SendError(Exception):
@@ -35,21 +44,35 @@ class SendError(Exception):
 def parse_destinations(
     addresses: Mapping[str, str], calling_aet: str | None = None
 ) -> list[Destination]:
-    """Destinations from what the user typed per kind (:data:`DESTINATION_FORMS`).
+    """Destinations from what the user typed per kind (:data:`SEND_FORMS`).
 
-    Empty entries are skipped; a malformed one raises DestinationError naming it.
+    Empty entries are skipped; a malformed one raises DestinationError naming it. The TLS
+    files apply to the PACS (DICOM TLS) and to the https:// URLs, never to plain http.
     """
     from workstation.net.destinations import (
         DEFAULT_CALLING_AET,
         Destination,
         DestinationError,
         HttpEndpoint,
+        TlsFiles,
     )
 
+    def path(key: str) -> Path | None:
+        text = addresses.get(key, "").strip()
+        return Path(text).expanduser() if text else None
+
+    try:
+        tls = TlsFiles(path("tls_ca"), path("tls_cert"), path("tls_key"))
+    except DestinationError as error:
+        raise DestinationError(f"TLS: {error}") from None
+
+    def endpoint(url: str) -> HttpEndpoint:
+        return HttpEndpoint(url, tls=tls if url.lower().startswith("https://") else TlsFiles())
+
     makers = {
-        "pacs": lambda text: Destination.pacs(text, calling_aet or DEFAULT_CALLING_AET),
-        "dicomweb": lambda text: Destination.dicomweb(HttpEndpoint(text)),
-        "fhir": lambda text: Destination.fhir(HttpEndpoint(text)),
+        "pacs": lambda text: Destination.pacs(text, calling_aet or DEFAULT_CALLING_AET, tls),
+        "dicomweb": lambda text: Destination.dicomweb(endpoint(text)),
+        "fhir": lambda text: Destination.fhir(endpoint(text)),
         "mllp": Destination.mllp,
     }
     destinations = []

@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from workstation.model.report import Decision, Report, ReportStatus
 from workstation.reporting.sending import (
-    DESTINATION_FORMS,
+    SEND_FORMS,
     outbox_details,
     outbox_summary,
     package_items,
@@ -679,16 +679,12 @@ class ReportTool(QObject):
 
     def destinations(self) -> list[Destination]:
         settings = self.host.settings
-        addresses = {
-            kind: str(settings.value(_destination_key(kind), "")) for kind in DESTINATION_FORMS
-        }
+        addresses = {kind: str(settings.value(_destination_key(kind), "")) for kind in SEND_FORMS}
         return parse_destinations(addresses, str(settings.value(SETTINGS["calling_aet"], "")))
 
     def ask_destinations(self) -> None:
         settings = self.host.settings
-        addresses = {
-            kind: str(settings.value(_destination_key(kind), "")) for kind in DESTINATION_FORMS
-        }
+        addresses = {kind: str(settings.value(_destination_key(kind), "")) for kind in SEND_FORMS}
         dialog = DestinationsDialog(addresses, self.host.main_widget)
         dialog.accepted.connect(lambda: self.set_destinations(dialog.addresses()))
         dialog.finished.connect(dialog.deleteLater)
@@ -703,7 +699,7 @@ class ReportTool(QObject):
         except DestinationError as error:
             self.host.show_error("Destinations not saved", str(error))
             return False
-        for kind in DESTINATION_FORMS:
+        for kind in SEND_FORMS:
             self.host.settings.setValue(_destination_key(kind), addresses.get(kind, ""))
         return True
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.model.report import AIFinding, Decision
-from workstation.reporting.sending import DESTINATION_FORMS
+from workstation.reporting.sending import SEND_FORMS
 from workstation.ui.common.form_dialog import lay_out_form_dialog, note_label
 from workstation.ui.common.styles import AI_LABEL_STYLE
 
@@ -171,7 +171,7 @@ class DestinationsDialog(QDialog):
         self.setWindowTitle("Send destinations")
         form = QFormLayout()
         self.fields: dict[str, QLineEdit] = {}
-        for kind, text in DESTINATION_FORMS.items():
+        for kind, text in SEND_FORMS.items():
             self.fields[kind] = QLineEdit(addresses.get(kind, ""))
             form.addRow(f"{text}:", self.fields[kind])
         lay_out_form_dialog(self, form)

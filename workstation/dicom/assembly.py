@@ -5,11 +5,14 @@ orientations or sizes split into sub-volumes; localizers excluded), order them
 along the slice normal, split repeated positions into time points, take the
 spacing from the positions, repair what can be repaired (gantry tilt, missing
 slices, irregular spacing) and say so in ``Volume.warnings``, then read the
-pixels straight into the volume.
+pixels straight into the volume: a volume over the memory budget is refused before
+it is allocated, and a slice whose pixels cannot be read is left out with its
+reason, the gap repaired as a missing slice would be.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -19,6 +22,7 @@ from scipy import ndimage
 
 from workstation.dicom.geometry import (
     TILT_TOLERANCE_DEG,
+    SpacingCheck,
     check_spacing,
     describe_stack,
     group_stacks,
@@ -26,6 +30,7 @@ from workstation.dicom.geometry import (
     tilt_offsets,
 )
 from workstation.dicom.headers import InstanceHeader
+from workstation.dicom.memory_budget import OverBudget, check_budget, volume_budget
 from workstation.dicom.pixels import PixelReadError, SliceReader, choose_output_dtype, read_into
 from workstation.dicom.slices import SliceGeometryError, SliceRef, slices_of
 from workstation.dicom.temporal import dicom_time_seconds, split_time_points
@@ -128,28 +133,61 @@ def _plan_stack(stack: list[SliceRef], result: AssemblyResult) -> _StackPlan:
 
 
 def _read_pixels(
-    frames: list[list[SliceRef]], progress: Progress, cancel: CancelToken | None
-) -> np.ndarray:
+    frames: list[list[SliceRef]], budget: int, progress: Progress, cancel: CancelToken | None
+) -> tuple[np.ndarray, dict[int, PixelReadError]]:
+    """The voxels ``[t, z, y, x]``, and why each position ``z`` that failed could not be read.
+
+    The voxels of a failed position are left unset: the caller drops the position.
+    """
     first = frames[0][0]
     shape = (len(frames), len(frames[0]), *first.shape)
     all_slices = [s for frame in frames for s in frame]
     dtype = choose_output_dtype(all_slices)
+    voxels = " × ".join(map(str, shape if len(frames) > 1 else shape[1:]))
+    check_budget(math.prod(shape) * dtype.itemsize, budget, f"a volume of {voxels} voxels")
     out = np.empty(shape, dtype=dtype)
-    reader = SliceReader()
+    reader = SliceReader(budget)
+    failed: dict[int, PixelReadError] = {}
     total = len(all_slices)
     done = 0
     for t, frame in enumerate(frames):
         for z, slice_ref in enumerate(frame):
             check(cancel)
-            try:
-                read_into(reader, slice_ref, out[t, z])
-            except OverflowError:
-                out = out.astype(np.float32)
-                read_into(reader, slice_ref, out[t, z])
+            if z not in failed:
+                try:
+                    try:
+                        read_into(reader, slice_ref, out[t, z])
+                    except OverflowError:
+                        out = out.astype(np.float32)
+                        read_into(reader, slice_ref, out[t, z])
+                except PixelReadError as error:
+                    failed[z] = error
             done += 1
             if done % 16 == 0 or done == total:
                 progress(done, total, "reading pixels")
-    return out
+    return out, failed
+
+
+def _without_unreadable(
+    plan: _StackPlan,
+    voxels: np.ndarray,
+    failed: dict[int, PixelReadError],
+    result: AssemblyResult,
+) -> tuple[_StackPlan, np.ndarray]:
+    """The plan and voxels less the positions that failed; their files are excluded."""
+    reasons = {error.path: error.reason for error in failed.values()}
+    for z in failed:  # other time points at a lost position go with it
+        for frame in plan.frames:
+            path = frame[z].header.path
+            reasons.setdefault(path, "its slice position was lost: another time point failed")
+    result.excluded.extend(Exclusion(path, reason) for path, reason in reasons.items())
+    keep = [z for z in range(len(plan.frames[0])) if z not in failed]
+    if not keep:
+        raise AssemblyError(f"the pixel data of none of its {len(failed)} slice(s) could be read")
+    warning = f"{len(failed)} slice position(s) left out: their pixel data could not be read"
+    frames = [[frame[z] for z in keep] for frame in plan.frames]
+    trimmed = _StackPlan(frames, plan.frame_times, plan.distances[keep], [*plan.warnings, warning])
+    return trimmed, voxels[:, keep]
 
 
 def _correct_tilt(voxels: np.ndarray, plan: _StackPlan, spacing_xy: tuple[float, float]) -> str:
@@ -221,19 +259,29 @@ def _attributes(header: InstanceHeader) -> dict[str, object]:
     return attributes
 
 
-def _build_volume(
-    plan: _StackPlan,
-    policy: SpacingPolicy,
-    progress: Progress,
-    cancel: CancelToken | None,
-) -> Volume:
-    first = plan.frames[0][0]
-    spacing_xy = first.pixel_spacing_xy
-    warnings = list(plan.warnings)
+def _checked_spacing(plan: _StackPlan, policy: SpacingPolicy) -> SpacingCheck:
     spacing = check_spacing(plan.distances)
     if not spacing.uniform and policy == "refuse":
         raise AssemblyError(f"{spacing.problem}; refusing to resample")
-    voxels = _read_pixels(plan.frames, progress, cancel)
+    return spacing
+
+
+def _build_volume(
+    plan: _StackPlan,
+    policy: SpacingPolicy,
+    budget: int,
+    progress: Progress,
+    cancel: CancelToken | None,
+    result: AssemblyResult,
+) -> Volume:
+    _checked_spacing(plan, policy)  # refused before a pixel is read
+    voxels, failed = _read_pixels(plan.frames, budget, progress, cancel)
+    if failed:
+        plan, voxels = _without_unreadable(plan, voxels, failed, result)
+    spacing = _checked_spacing(plan, policy)
+    first = plan.frames[0][0]
+    spacing_xy = first.pixel_spacing_xy
+    warnings = list(plan.warnings)
     tilt_note = _correct_tilt(voxels, plan, spacing_xy)
     if tilt_note:
         warnings.append(tilt_note)
@@ -269,12 +317,15 @@ def assemble_series(
     policy: SpacingPolicy = "resample",
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    max_volume_bytes: int | None = None,
 ) -> AssemblyResult:
     """Assemble the instances of one series into one or more volumes.
 
     The largest stack comes first. Files that fit no volume are listed in
     ``excluded`` with the reason; problems that stop a stack become ``notes``.
+    A volume over ``max_volume_bytes`` (default: :func:`volume_budget`) is refused.
     """
+    budget = max_volume_bytes or volume_budget()
     result = AssemblyResult()
     slices = _usable_slices(headers, result)
     if not slices:
@@ -287,8 +338,8 @@ def assemble_series(
     for stack in stacks:
         try:
             plan = _plan_stack(stack, result)
-            volume = _build_volume(plan, policy, progress, cancel)
-        except (AssemblyError, PixelReadError) as error:
+            volume = _build_volume(plan, policy, budget, progress, cancel, result)
+        except (AssemblyError, PixelReadError, OverBudget) as error:
             result.notes.append(f"{describe_stack(stack)}: {error}")
             continue
         if len(stacks) > 1:

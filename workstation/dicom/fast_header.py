@@ -1,4 +1,4 @@
-"""A fast reader for the common case: a single-frame image in native little endian.
+"""A fast reader for the common case: a single-frame grey image in native little endian.
 
 pydicom parses and converts every element; to index thousands of files and to
 open a 500-slice CT in well under a second, Halong reads only the ~40 tags it
@@ -252,8 +252,10 @@ def fast_read_instance(path: str | Path) -> InstanceHeader | None:
         return None
     values.pop("charset", None)
     required = ("sop_instance_uid", "sop_class_uid", "rows", "columns")
-    if any(not values.get(key) for key in required) or (values.get("number_of_frames") or 1) > 1:
+    if any(not values.get(key) for key in required) or values.get("number_of_frames", 1) != 1:
         return None
+    if (values.get("samples_per_pixel") or 1) != 1:
+        return None  # colour: the size of its pixel data depends on the photometric interpretation
     defaults = {"rescale_slope": 1.0, "rescale_intercept": 0.0, "bits_allocated": 16}
     defaults |= {"samples_per_pixel": 1, "number_of_frames": 1, "pixel_representation": 0}
     for key, default in defaults.items():

@@ -4,7 +4,8 @@ Every file a user drops on Halong goes through :func:`read_instance`. It never
 raises anything but :class:`UnusableFile`, whose ``reason`` is a sentence a
 radiologist can act on; the importer lists those reasons per file and carries on.
 Pixel data is never loaded here: its file offset is kept so the volume loader
-can read it straight into the volume.
+can read it straight into the volume, and its size is checked against what the
+header declares, so a lying header is refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydicom.uid import UID
 
 from workstation.dicom.fast_header import fast_read_instance
 from workstation.dicom.instance import InstanceHeader, PixelLocation
+from workstation.dicom.pixel_size import encapsulated_problem, native_size_problem
 
 __all__ = ["InstanceHeader", "PixelLocation", "UnusableFile", "read_instance"]
 
@@ -28,6 +30,7 @@ DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 DEFLATED = "1.2.840.10008.1.2.1.99"
 # Above this size a value is not read with the header; pixel data is the point.
 _DEFER_BYTES = 16 * 1024
+_UNDEFINED = 0xFFFFFFFF
 
 
 class UnusableFile(Exception):
@@ -108,25 +111,44 @@ def _read_dataset(source: str | BinaryIO, label: str) -> Dataset:
         raise UnusableFile(label, "not a DICOM file") from error
 
 
-def _pixel_location(ds: Dataset, file_size: int | None, label: str) -> PixelLocation | None:
-    """Offset of deferred native pixel data; also detects files cut short."""
-    if _file_meta(ds).get("TransferSyntaxUID") == DEFLATED:
-        return None  # offsets refer to the inflated stream, not the file
-    for keyword in PIXEL_KEYWORDS:
-        if keyword not in ds:
-            continue
-        raw = ds.get_item(keyword, keep_deferred=True)
-        tell = getattr(raw, "value_tell", None)
-        length = getattr(raw, "length", None)
-        if tell is None or length is None or length == 0xFFFFFFFF:
-            return None  # encapsulated or already read: decoded through pydicom
-        if file_size is not None and tell + length > file_size:
-            raise UnusableFile(
-                label,
-                f"truncated file: pixel data needs {tell + length} bytes, the file has {file_size}",
-            )
-        return PixelLocation(offset=int(tell), length=int(length))
-    return None
+def _checked_pixel_location(
+    ds: Dataset, header: InstanceHeader, file_size: int | None, label: str
+) -> PixelLocation | None:
+    """Where native pixel data can be read directly (None: decode through pydicom).
+
+    Refuses pixel data that cannot hold what the header declares (see
+    :mod:`workstation.dicom.pixel_size`), so nothing is ever allocated for it.
+    """
+    keyword = next(keyword for keyword in PIXEL_KEYWORDS if keyword in ds)
+    raw = ds.get_item(keyword, keep_deferred=True)
+    tell = getattr(raw, "value_tell", None)
+    length = getattr(raw, "length", None)
+    if length is None:  # already converted by pydicom
+        length = _UNDEFINED if raw.is_undefined_length else len(raw.value or b"")
+    deflated = _file_meta(ds).get("TransferSyntaxUID") == DEFLATED
+    if deflated:
+        tell = None  # offsets refer to the inflated stream, not the file
+    encapsulated = length == _UNDEFINED
+    syntax = UID(header.transfer_syntax_uid)
+    if encapsulated != syntax.is_compressed:
+        state, kind = ("", "uncompressed") if encapsulated else ("not ", "compressed")
+        reason = f"pixel data is {state}encapsulated but the transfer syntax is {kind}"
+        raise UnusableFile(label, f"{reason} ({syntax.name})")
+    if encapsulated:
+        source = getattr(ds, "filename", None)
+        if tell is not None and file_size is not None and isinstance(source, str):
+            with open(source, "rb") as handle:
+                problem = encapsulated_problem(handle, tell, file_size, header)
+            if problem:
+                raise UnusableFile(label, problem)
+        return None
+    if tell is not None and file_size is not None and tell + length > file_size:
+        reason = f"truncated file: pixel data needs {tell + length} bytes, the file has {file_size}"
+        raise UnusableFile(label, reason)
+    problem = native_size_problem(header, length, _text(ds, "PhotometricInterpretation"))
+    if problem:
+        raise UnusableFile(label, problem)
+    return None if tell is None else PixelLocation(offset=int(tell), length=int(length))
 
 
 def _check_transfer_syntax(ds: Dataset, label: str) -> str:
@@ -218,12 +240,14 @@ def _header_from_dataset(ds: Dataset, label: str, file_size: int | None) -> Inst
         temporal_position=_int(ds, "TemporalPositionIdentifier"),
         trigger_time=_first_float(ds, "TriggerTime", None),
         echo_time=_first_float(ds, "EchoTime", None),
-        pixel=_pixel_location(ds, file_size, label),
     )
-    if header.number_of_frames > 1:
-        header.dataset = ds
     if header.rows <= 0 or header.columns <= 0:
         raise UnusableFile(label, "image with no rows or columns")
+    if header.number_of_frames < 1:
+        raise UnusableFile(label, f"bad Number of Frames {header.number_of_frames}")
+    header.pixel = _checked_pixel_location(ds, header, file_size, label)
+    if header.number_of_frames > 1:
+        header.dataset = ds
     return header
 
 
@@ -238,6 +262,9 @@ def read_instance(path: str | os.PathLike[str]) -> InstanceHeader:
         raise UnusableFile(label, "empty file")
     fast = fast_read_instance(path)
     if fast is not None:
+        problem = native_size_problem(fast, fast.pixel.length)
+        if problem:
+            raise UnusableFile(label, problem)
         return fast
     try:
         with open(path, "rb") as handle:
@@ -246,12 +273,4 @@ def read_instance(path: str | os.PathLike[str]) -> InstanceHeader:
         raise UnusableFile(label, "a folder, not a file") from error
     except PermissionError as error:
         raise UnusableFile(label, "no permission to read the file") from error
-    return header_from_dataset(ds, label, size)
-
-
-def read_instance_bytes(data: BinaryIO, label: str, size: int) -> InstanceHeader:
-    """Like :func:`read_instance` for a file-like object (e.g. a zip member)."""
-    if size == 0:
-        raise UnusableFile(label, "empty file")
-    ds = _read_dataset(data, label)
     return header_from_dataset(ds, label, size)

@@ -1,9 +1,21 @@
-"""What an import did, per file, in a form the CLI and the UI can both show."""
+"""What an import reads and what became of each file, in a form the CLI and the UI can show."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from workstation.model.user_text import printable
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file to read: ``label`` names it for the user, ``path`` is where its bytes are now."""
+
+    label: str
+    path: str
+    #: A temporary extracted copy of a zip member: move it to keep it.
+    extracted: bool = False
 
 
 @dataclass(frozen=True)
@@ -12,6 +24,14 @@ class SkippedFile:
 
     path: str
     reason: str
+
+    def line(self) -> str:
+        """``path: reason`` safe to print: names from disks and archives may hold escapes."""
+        return f"{printable(self.path)}: {printable(self.reason)}"
+
+
+#: What a source yields: a file to read, or why one cannot be.
+Found = Candidate | SkippedFile
 
 
 @dataclass

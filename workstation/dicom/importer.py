@@ -15,13 +15,14 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workstation.dicom.database import Database, IndexRow, index_row
 from workstation.dicom.headers import InstanceHeader, UnusableFile, read_instance
-from workstation.dicom.import_report import ImportReport, SkippedFile
-from workstation.dicom.sources import Candidate, iter_candidates
+from workstation.dicom.import_report import Candidate, ImportReport, SkippedFile
+from workstation.dicom.sources import iter_candidates
+from workstation.dicom.zip_source import ZipLimits, remove_stale_staging
 from workstation.model.progress import CancelToken, Progress
 
 #: Rows per transaction: large enough to amortise the commit, small enough to stay tiny.
@@ -35,12 +36,13 @@ class ImportRequest:
 
     ``copy`` copies files into ``store``; without it files are indexed where they
     are. Zip members are always extracted into ``store``, since a viewer cannot
-    read them in place.
+    read them in place, within ``zip_limits`` (zip bombs are refused).
     """
 
     paths: Sequence[str | os.PathLike[str]]
     store: Path
     copy: bool = False
+    zip_limits: ZipLimits = field(default_factory=ZipLimits)
 
 
 def import_paths(
@@ -51,8 +53,10 @@ def import_paths(
     cancel: CancelToken | None = None,
 ) -> ImportReport:
     """Index every DICOM image under ``request.paths``; report per file what happened."""
+    remove_stale_staging(request.store)
     indexer = _Indexer(db, request)
-    with contextlib.closing(iter_candidates(request.paths, request.store)) as found:
+    found = iter_candidates(request.paths, request.store, request.zip_limits)
+    with contextlib.closing(found):
         for item in found:
             if cancel is not None and cancel.cancelled:
                 indexer.report.cancelled = True

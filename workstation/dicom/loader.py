@@ -127,15 +127,20 @@ def load_headers(
     policy: SpacingPolicy = "resample",
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    max_volume_bytes: int | None = None,
 ) -> LoadResult:
-    """Assemble already-read headers, series by series."""
+    """Assemble already-read headers, series by series (see :func:`assemble_series`)."""
     by_series: dict[str, list[InstanceHeader]] = defaultdict(list)
     for header in headers:
         by_series[header.series_uid].append(header)
     result = LoadResult()
     for series_headers in by_series.values():
         assembled: AssemblyResult = assemble_series(
-            series_headers, policy=policy, progress=progress, cancel=cancel
+            series_headers,
+            policy=policy,
+            progress=progress,
+            cancel=cancel,
+            max_volume_bytes=max_volume_bytes,
         )
         result.volumes.extend(assembled.volumes)
         result.skipped.extend(assembled.excluded)
@@ -177,11 +182,13 @@ def load_paths(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
     preview: Callable[[Volume], None] | None = None,
+    max_volume_bytes: int | None = None,
 ) -> LoadResult:
     """Load every series found under ``paths`` (files and folders).
 
     ``preview``, when given, receives :func:`preview_volume` as soon as the headers are
-    read, before the pixels of the whole series are.
+    read, before the pixels of the whole series are. A volume over ``max_volume_bytes``
+    (default: the memory budget) is refused with a note, never allocated.
     """
     files = list(iter_files(paths))
     headers, skipped = read_headers(files, progress, cancel)
@@ -189,7 +196,9 @@ def load_paths(
         first = preview_volume(headers)
         if first is not None:
             preview(first)
-    result = load_headers(headers, policy=policy, progress=progress, cancel=cancel)
+    result = load_headers(
+        headers, policy=policy, progress=progress, cancel=cancel, max_volume_bytes=max_volume_bytes
+    )
     result.skipped[:0] = skipped
     result.files = {header.sop_instance_uid: str(header.path) for header in headers}
     return result

@@ -3,7 +3,10 @@
 Uncompressed little-endian data is read from its file offset into one reused
 slice buffer, so peak memory stays near the size of the volume itself and no
 per-file pydicom decoding is paid. Everything else (JPEG, JPEG 2000, RLE, big
-endian, odd bit depths) is decoded by pydicom with the pylibjpeg plugins.
+endian, odd bit depths) is decoded by pydicom with the pylibjpeg plugins. Native
+decoders fail in any way on corrupt data, Rust panics (``BaseException``) included:
+every such failure becomes a :class:`PixelReadError` naming the file, so the slice
+is left out rather than the program stopped.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import numpy as np
 import pydicom
 from pydicom.uid import UID
 
+from workstation.dicom.instance import InstanceHeader
+from workstation.dicom.memory_budget import OverBudget, check_budget, volume_budget
+from workstation.dicom.pixel_size import native_pixel_bytes
 from workstation.dicom.slices import SliceRef
 
 _NATIVE_LITTLE_ENDIAN = {
@@ -20,8 +26,17 @@ _NATIVE_LITTLE_ENDIAN = {
 }
 
 
+#: Raised inside a decoder call, these still stop the program: they are no fault of the file.
+_NOT_DECODER_FAILURES = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
 class PixelReadError(ValueError):
-    """Pixel data that cannot be read or decoded, with the reason."""
+    """Pixel data that cannot be read or decoded: the file and the reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 def stored_dtype(slice_ref: SliceRef) -> np.dtype:
@@ -34,7 +49,7 @@ def stored_dtype(slice_ref: SliceRef) -> np.dtype:
         return np.dtype("i1" if signed else "u1")
     if header.bits_allocated == 32:
         return np.dtype("<i4" if signed else "<u4")
-    raise PixelReadError(f"{header.bits_allocated}-bit pixels are not supported")
+    raise PixelReadError(header.path, f"{header.bits_allocated}-bit pixels are not supported")
 
 
 def can_read_directly(slice_ref: SliceRef) -> bool:
@@ -59,11 +74,16 @@ def choose_output_dtype(slices: list[SliceRef]) -> np.dtype:
 
 
 class SliceReader:
-    """Reads slices one at a time; caches the last decoded multi-frame object."""
+    """Reads slices one at a time; caches the last decoded (or undecodable) file.
 
-    def __init__(self) -> None:
+    ``max_decoded_bytes`` bounds what one file may decode to (default: the volume
+    budget), checked on the declared size before the decoder allocates it.
+    """
+
+    def __init__(self, max_decoded_bytes: int | None = None) -> None:
+        self.max_decoded_bytes = max_decoded_bytes or volume_budget()
         self._decoded_path: str | None = None
-        self._decoded: np.ndarray | None = None
+        self._decoded: np.ndarray | PixelReadError | None = None
 
     def raw(self, slice_ref: SliceRef, into: np.ndarray | None = None) -> np.ndarray:
         """Stored values of one slice as a 2D array (before rescale).
@@ -81,32 +101,47 @@ class SliceReader:
         shape = (header.rows, header.columns)
         offset = header.pixel.offset + (slice_ref.frame or 0) * shape[0] * shape[1] * dtype.itemsize
         buffer = into if into is not None else np.empty(shape, dtype=dtype)
-        with open(header.path, "rb") as handle:
-            handle.seek(offset)
-            if handle.readinto(memoryview(buffer).cast("B")) != buffer.nbytes:
-                raise PixelReadError(f"{header.path}: pixel data ends early")
+        try:
+            with open(header.path, "rb") as handle:
+                handle.seek(offset)
+                complete = handle.readinto(memoryview(buffer).cast("B")) == buffer.nbytes
+        except OSError as error:
+            raise PixelReadError(header.path, f"cannot read the file ({error.strerror})") from error
+        if not complete:
+            raise PixelReadError(header.path, "pixel data ends early")
         return buffer
 
     def _decode(self, slice_ref: SliceRef) -> np.ndarray:
         header = slice_ref.header
         if header.samples_per_pixel != 1:
-            raise PixelReadError(f"{header.path}: colour images cannot form a volume")
+            raise PixelReadError(header.path, "colour images cannot form a volume")
         if self._decoded_path != header.path:
-            try:
-                dataset = pydicom.dcmread(header.path)
-                self._decoded = dataset.pixel_array
-            except Exception as error:  # decoders raise many kinds on corrupt data
-                syntax = UID(header.transfer_syntax_uid).name
-                raise PixelReadError(
-                    f"{header.path}: cannot decode pixel data ({syntax}): {error}"
-                ) from error
+            self._decoded = self._decode_file(header)
             self._decoded_path = header.path
+        if isinstance(self._decoded, PixelReadError):
+            raise PixelReadError(self._decoded.path, self._decoded.reason)
         decoded = self._decoded
         if slice_ref.frame is not None and header.number_of_frames > 1:
             decoded = decoded[slice_ref.frame]
         if decoded.shape != (header.rows, header.columns):
-            raise PixelReadError(f"{header.path}: decoded shape {decoded.shape} is not one slice")
+            raise PixelReadError(header.path, f"decoded shape {decoded.shape} is not one slice")
         return decoded
+
+    def _decode_file(self, header: InstanceHeader) -> np.ndarray | PixelReadError:
+        """Every frame of one file, or the failure (kept, so a bad file is decoded once)."""
+        try:
+            check_budget(native_pixel_bytes(header), self.max_decoded_bytes, "decoding it")
+            return pydicom.dcmread(header.path).pixel_array
+        except OverBudget as error:
+            return PixelReadError(header.path, str(error))
+        except _NOT_DECODER_FAILURES:
+            raise
+        except BaseException as error:  # decoders raise anything on corrupt data, panics too
+            syntax = UID(header.transfer_syntax_uid).name
+            detail = str(error)
+            if not isinstance(error, Exception):
+                detail = f"the decoder crashed ({type(error).__name__}: {error})"
+            return PixelReadError(header.path, f"cannot decode pixel data ({syntax}): {detail}")
 
 
 def _read_int16_in_place(reader: SliceReader, slice_ref: SliceRef, out: np.ndarray) -> bool:

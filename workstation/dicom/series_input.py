@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workstation.dicom.import_report import SkippedFile
 from workstation.model.progress import CancelToken, Progress, check, no_progress
 from workstation.model.records import SeriesRecord, StudyRecord
+from workstation.model.user_text import printable
 from workstation.model.volume import Volume
 
 if TYPE_CHECKING:
@@ -52,14 +54,6 @@ class SeriesRequest:
         return self.path is not None and self.path.name.lower().endswith(NIFTI_SUFFIXES)
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """A file that did not become part of the volume, and why."""
-
-    path: str
-    reason: str
-
-
 @dataclass
 class LoadedSeries:
     """The volume to show or analyse, where it came from, and what the user should hear."""
@@ -68,7 +62,8 @@ class LoadedSeries:
     volume: Volume
     #: Further volumes the source held (a mixed series, or a folder of several series).
     other_volumes: list[Volume] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    #: Files that did not become part of the volume, and why.
+    skipped: list[SkippedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     #: SOP Instance UID -> file of every image read (empty for NIfTI).
     files: dict[str, str] = field(default_factory=dict)
@@ -189,12 +184,14 @@ def load_series(
     *,
     preview: Callable[[Volume], None] | None = None,
     frame_interval_s: float | None = None,
+    max_volume_bytes: int | None = None,
 ) -> LoadedSeries:
     """Read the request's images into a :class:`Volume` (long work: run it in the background).
 
     ``preview`` receives the middle image of a DICOM series as soon as the headers are
     read (see :func:`workstation.dicom.loader.preview_volume`), for a first look.
-    ``frame_interval_s`` is the time step of a 4D NIfTI whose header has none.
+    ``frame_interval_s`` is the time step of a 4D NIfTI whose header has none. A DICOM
+    volume over ``max_volume_bytes`` (default: the memory budget) is refused.
     """
     if request.is_nifti:
         return _load_nifti(request, progress, frame_interval_s)
@@ -204,9 +201,11 @@ def load_series(
         paths = [request.path]
     from workstation.dicom.loader import load_paths
 
-    result = load_paths(paths, progress=progress, cancel=cancel, preview=preview)
+    result = load_paths(
+        paths, progress=progress, cancel=cancel, preview=preview, max_volume_bytes=max_volume_bytes
+    )
     check(cancel)
-    skipped = [Skipped(str(item.path), item.reason) for item in result.skipped]
+    skipped = [SkippedFile(str(item.path), item.reason) for item in result.skipped]
     volumes = list(result.volumes)
     if request.series_uid is not None:  # the named series first, should the files hold others
         volumes.sort(key=lambda v: v.provenance.series_uid != request.series_uid)
@@ -243,10 +242,10 @@ def _load_nifti(
     return LoadedSeries(request, volume)
 
 
-def _nothing_loaded(request: SeriesRequest, skipped: list[Skipped], notes: list[str]) -> str:
+def _nothing_loaded(request: SeriesRequest, skipped: list[SkippedFile], notes: list[str]) -> str:
     reasons = [f"{Path(s.path).name}: {s.reason}" for s in skipped[:_NAMED_REASONS]]
     if len(skipped) > _NAMED_REASONS:
         reasons.append(f"and {len(skipped) - _NAMED_REASONS} more file(s)")
     reasons += notes
     detail = "; ".join(reasons) if reasons else "no files found"
-    return f"no image volume could be built from {request.label} ({detail})"
+    return printable(f"no image volume could be built from {request.label} ({detail})")

@@ -102,6 +102,15 @@ def _enhanced_slices(header: InstanceHeader) -> list[SliceRef]:
     ds = header.dataset
     if ds is None or "PerFrameFunctionalGroupsSequence" not in ds:
         raise SliceGeometryError("multi-frame object without per-frame functional groups")
+    try:
+        return _frames_of(header, ds)
+    except SliceGeometryError:
+        raise
+    except Exception as error:  # pydicom parses values lazily: a damaged one raises here
+        raise SliceGeometryError(f"unreadable per-frame geometry ({error})") from None
+
+
+def _frames_of(header: InstanceHeader, ds: Dataset) -> list[SliceRef]:
     shared = _group_item(ds, "SharedFunctionalGroupsSequence")
     slices = []
     for index, per_frame in enumerate(ds.PerFrameFunctionalGroupsSequence):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pydicom.data import get_testdata_files
+from support.hostile_files import deflate_bomb_zip
 
 PYDICOM_FILES = Path(get_testdata_files("CT_small.dcm")[0]).parent
 
@@ -291,3 +292,70 @@ def test_first_ctrl_c_cancels_the_work_and_a_second_aborts():
         assert token.cancelled
         os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before  # put back as it was
+
+
+def test_a_symbolic_link_loop_is_listed_and_the_real_files_indexed(halong, tmp_path):
+    folder = tmp_path / "links"
+    folder.mkdir()
+    (folder / "real.dcm").write_bytes((PYDICOM_FILES / "CT_small.dcm").read_bytes())
+    (folder / "x").symlink_to(folder / "y")
+    (folder / "y").symlink_to(folder / "x")
+
+    result = halong("import", folder)
+
+    assert result.status == 0
+    assert result.out.startswith("1 new, 0 already indexed, 2 skipped.")
+    loop = "symbolic link loop (the link leads back to itself)"
+    for name in ("x", "y"):
+        assert f"  {folder / name}: {loop}\n" in result.out
+    assert "1 instance" in result.out
+
+
+def test_a_zip_bomb_is_refused_and_nothing_is_left_in_the_store(halong, halong_home, tmp_path):
+    bomb = deflate_bomb_zip(tmp_path / "bomb.zip", "bomb.dcm", expanded_mib=1024)
+
+    result = halong("import", bomb)
+
+    assert result.status == 1
+    assert f"  {bomb}: zip archive refused: it would expand " in result.out
+    assert "more than the limit of 100 times" in result.out
+    store = halong_home / "store"
+    assert not store.exists() or list(store.iterdir()) == []
+
+
+def test_the_zip_limits_are_options(halong, tmp_path):
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("IM1", (PYDICOM_FILES / "CT_small.dcm").read_bytes())
+        zipped.writestr("IM2", (PYDICOM_FILES / "MR_small.dcm").read_bytes())
+
+    members = halong("import", "--json", "--zip-max-members", "1", archive).json()
+    size = halong("import", "--json", "--zip-max-size", "10K", archive).json()
+    allowed = halong("import", "--json", "--zip-max-size", "1M", archive).json()
+
+    assert members["skipped"][0]["reason"].endswith("2 members, more than the limit of 1")
+    assert size["skipped"][0]["reason"].endswith("more than the limit of 10.0 KiB")
+    assert (allowed["imported"], allowed["skipped"]) == (2, [])
+    for option, value in (("--zip-max-size", "huge"), ("--zip-max-ratio", "0")):
+        refused = halong("import", option, value, archive)
+        assert refused.status == 2
+        assert refused.err.strip().splitlines()[-1].startswith("halong import: error: argument")
+
+
+def test_names_from_archives_and_disks_are_printed_escaped(halong, tmp_path):
+    hostile = "a\x1b[2J\nFAKE: 100 imported.dcm"
+    archive = tmp_path / "cd.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(hostile, "not an image")
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "disk" / hostile).write_text("not an image either")
+
+    result = halong("import", archive, tmp_path / "disk")
+
+    escaped = "a\\x1b[2J\\nFAKE: 100 imported.dcm"
+    assert f"  {archive}/{escaped}: not a DICOM file\n" in result.out
+    assert f"  {tmp_path / 'disk'}/{escaped}: not a DICOM file\n" in result.out
+    assert "\x1b" not in result.out
+    assert not [line for line in result.out.splitlines() if line.startswith("FAKE")]
+    raw = {s["path"] for s in halong("import", "--json", archive).json()["skipped"]}
+    assert raw == {f"{archive}/{hostile}"}  # JSON keeps the name, escaped by JSON itself

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pydicom
 import pytest
@@ -15,6 +17,7 @@ from workstation.dicom.image_writer import (
     write_volume,
 )
 from workstation.dicom.loader import load_paths
+from workstation.dicom.memory_budget import BUDGET_VARIABLE, MemoryBudgetError
 from workstation.model.volume import Volume
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -303,3 +306,53 @@ def test_compressed_and_other_transfer_syntaxes_decode(tmp_path, syntax):
         ds.save_as(path, enforce_file_format=True)
     volume, _ = _only_volume(tmp_path)
     np.testing.assert_array_equal(volume.voxels, truth.voxels)
+
+
+def test_a_volume_over_the_memory_budget_is_refused_with_a_note(tmp_path, monkeypatch):
+    write_volume(ramp_volume(shape=(3, 64, 64)), tmp_path)  # int16: 3 × 64 × 64 × 2 bytes
+    needed = 3 * 64 * 64 * 2
+
+    refused = load_paths([tmp_path], max_volume_bytes=needed - 1)
+    monkeypatch.setenv(BUDGET_VARIABLE, "20K")
+    refused_by_setting = load_paths([tmp_path])
+
+    assert refused.volumes == refused_by_setting.volumes == []
+    (note,) = refused.notes
+    assert note.endswith(
+        "a volume of 3 × 64 × 64 voxels would need 24.0 KiB of memory, more than the budget "
+        f"of 24.0 KiB (set {BUDGET_VARIABLE} to change it)"
+    )
+    assert "more than the budget of 20.0 KiB" in refused_by_setting.notes[0]
+    assert len(load_paths([tmp_path], max_volume_bytes=needed).volumes) == 1
+
+
+def test_a_budget_setting_that_is_no_size_is_a_clear_error(tmp_path, monkeypatch):
+    write_volume(ramp_volume(shape=(2, 8, 8)), tmp_path)
+    monkeypatch.setenv(BUDGET_VARIABLE, "lots")
+
+    with pytest.raises(MemoryBudgetError, match=f"^{BUDGET_VARIABLE}: 'lots' is not a size"):
+        load_paths([tmp_path])
+
+
+def test_compressed_slices_declaring_a_huge_volume_are_refused_before_allocating(tmp_path):
+    """Encapsulated data cannot be sized from its header: the budget stops it in time."""
+    source = write_volume(ramp_volume(shape=(2, 8, 8)), tmp_path / "small")
+    (tmp_path / "huge").mkdir()
+    for index, path in enumerate(source):
+        ds = pydicom.dcmread(path)
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.JPEG2000Lossless
+        ds.Rows = ds.Columns = 65535
+        ds.PixelData = pydicom.encaps.encapsulate([bytes(100)])
+        ds["PixelData"].VR = "OB"
+        ds.save_as(tmp_path / "huge" / f"{index}.dcm", enforce_file_format=True)
+
+    tracemalloc.start()
+    try:
+        result = load_paths([tmp_path / "huge"], max_volume_bytes=1 << 30)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert result.volumes == [] and result.skipped == []
+    assert "a volume of 2 × 65535 × 65535 voxels would need 16.0 GiB" in result.notes[0]
+    assert peak < 64 << 20  # numpy reports its allocations to tracemalloc: none was made

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pydicom
 import pytest
+from support.hostile_files import corrupt_rle_slice
+from support.series_factory import ramp_volume
 
+from workstation.dicom.image_writer import write_volume
 from workstation.dicom.series_input import (
     SeriesInputError,
     load_series,
@@ -74,3 +78,32 @@ def test_a_damaged_nifti_file_is_an_error_for_the_user(tmp_path, halong_home):
 
     with pytest.raises(SeriesInputError, match=r"cannot read broken\.nii as NIfTI"):
         load_series(request_for_path(broken), resolve_home().database_path)
+
+
+def test_a_series_whose_only_slice_makes_the_decoder_panic_is_one_clear_error(
+    tmp_path, halong_home
+):
+    """What `halong lung` and `halong perfusion` print instead of a traceback."""
+    path = write_volume(ramp_volume(shape=(1, 16, 16)), tmp_path)[0]
+    ds = pydicom.dcmread(path)
+    ds.compress(pydicom.uid.RLELossless, encoding_plugin="pydicom")
+    ds.save_as(path, enforce_file_format=True)
+    corrupt_rle_slice(path)
+
+    with pytest.raises(SeriesInputError) as refused:
+        load_series(request_for_path(tmp_path), resolve_home().database_path)
+
+    message = str(refused.value)
+    assert f"{path.name}: cannot decode pixel data (RLE Lossless): the decoder crashed" in message
+    assert "none of its 1 slice(s) could be read" in message
+
+
+def test_names_in_the_error_are_printed_escaped(tmp_path, halong_home):
+    (tmp_path / "a\x1b[2J\nFAKE: 100 imported.dcm").write_text("not an image")
+
+    with pytest.raises(SeriesInputError) as refused:
+        load_series(request_for_path(tmp_path), resolve_home().database_path)
+
+    message = str(refused.value)
+    assert "a\\x1b[2J\\nFAKE: 100 imported.dcm: not a DICOM file" in message
+    assert "\x1b" not in message and "\n" not in message

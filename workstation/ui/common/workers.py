@@ -5,8 +5,10 @@ Long work in Halong is a plain function ``fn(progress, cancel)`` (see
 :class:`~PySide6.QtCore.QThreadPool`, relays its progress to the GUI thread with
 Qt signals (throttled, so a fast loop cannot flood the event queue), lets the user
 cancel it through a :class:`~workstation.model.progress.CancelToken`, and hands
-back either the result or a one-line message written for the user. Tracebacks go
-to the log, never to the screen.
+back either the result or a one-line message written for the user, whatever the
+work raised (a ``BaseException`` such as a Rust panic in a decoder included: a job
+never dies silently and leaves the window waiting). Tracebacks go to the log, never
+to the screen.
 
 Every callback and every public signal runs on the GUI thread. :meth:`JobRunner.shutdown`
 cancels what is running and waits for the threads to end, so a closing window
@@ -70,7 +72,7 @@ class Job(QObject):
     def __init__(self, name: str, fn: JobFunction, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        self.fn = fn
+        self.fn: JobFunction | None = fn
         self.token = CancelToken()
         self.result: Any = None
         self.error: str | None = None
@@ -105,11 +107,12 @@ class Job(QObject):
         if self.token.cancelled:  # cancelled while still queued
             self._stopped.emit()
             return
+        work, self.fn = self.fn, None  # a finished job keeps nothing its work captured alive
         try:
-            result = self.fn(self._progress, self.token)
+            result = work(self._progress, self.token)
         except Cancelled:
             self._stopped.emit()
-        except Exception as error:
+        except BaseException as error:  # a native panic too: the UI must hear, not hang
             message = user_message(error)
             if written_for_users(error):
                 log.warning("%s: %s", self.name, message)
@@ -160,10 +163,11 @@ class _Runnable(QRunnable):
         self.on_exit = on_exit
 
     def run(self) -> None:
+        job, self.job = self.job, None  # the pool may keep this runnable; it keeps no job
         try:
-            self.job._run()
+            job._run()
         finally:
-            self.on_exit(self.job)
+            self.on_exit(job)
 
 
 class JobRunner(QObject):

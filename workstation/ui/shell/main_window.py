@@ -511,9 +511,7 @@ class MainWindow(QMainWindow):
         )
         if report.skipped:
             box.setInformativeText("Show Details lists each skipped file and why.")
-            box.setDetailedText(
-                "\n".join(f"{skipped.path}: {skipped.reason}" for skipped in report.skipped)
-            )
+            box.setDetailedText("\n".join(skipped.line() for skipped in report.skipped))
         self._show_box(box)
         self.import_finished.emit(report)
 
@@ -745,9 +743,7 @@ class MainWindow(QMainWindow):
             self,
         )
         if self.loaded.skipped:
-            box.setDetailedText(
-                "\n".join(f"{skipped.path}: {skipped.reason}" for skipped in self.loaded.skipped)
-            )
+            box.setDetailedText("\n".join(skipped.line() for skipped in self.loaded.skipped))
         self._show_box(box)
 
     # --- viewer controls ---------------------------------------------------------

@@ -8,6 +8,7 @@ import threading
 import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
+from support.hostile_files import panicking_rle_frame
 
 from workstation.model.progress import Cancelled
 from workstation.ui.common.workers import JobRunner, user_message
@@ -109,3 +110,58 @@ def test_shutdown_ends_running_work_and_delivers_nothing_afterwards(qtbot):
     assert delivered == []
     with pytest.raises(RuntimeError):
         runner.submit("late", work)
+
+
+class _NativeCrash(BaseException):
+    """What a native extension raises that is no Exception (like pyo3's PanicException)."""
+
+
+@pytest.mark.parametrize("crash", [_NativeCrash("decoder state corrupt"), SystemExit(3)])
+def test_work_dying_with_any_base_exception_reports_failure(qtbot, runner, crash, caplog):
+    def work(progress, cancel):
+        raise crash
+
+    job = runner.submit("crashing", work)
+    with caplog.at_level(logging.ERROR), qtbot.waitSignal(job.failed, timeout=5000) as blocker:
+        pass
+
+    assert blocker.args[0].startswith(f"Unexpected {type(crash).__name__}")
+    assert job.error == blocker.args[0] and not job.was_cancelled
+    assert runner.wait(5000)
+
+
+def test_a_real_rust_panic_in_a_decoder_reports_failure(qtbot, runner):
+    from rle.rle import decode_frame
+
+    def work(progress, cancel):
+        return decode_frame(panicking_rle_frame(16, 16), 16 * 16, 16, "<")
+
+    job = runner.submit("decoding", work)
+    with qtbot.waitSignal(job.failed, timeout=5000) as blocker:
+        pass
+
+    assert blocker.args[0].startswith("Unexpected PanicException: index out of bounds")
+
+
+def test_a_finished_job_keeps_nothing_its_work_captured_alive(qtbot, runner):
+    """A job's work often captures its panel (and through it the viewer and VTK's render
+    windows): kept alive by a finished job, those outlive the display at exit."""
+    import gc
+    import weakref
+
+    class Captured:
+        pass
+
+    captured = Captured()
+    alive = weakref.ref(captured)
+
+    def work(progress, cancel, held=captured):
+        return "done"
+
+    job = runner.submit("capturing", work)
+    del work, captured
+    with qtbot.waitSignal(job.succeeded, timeout=5000):
+        pass
+    assert runner.wait(5000)
+    gc.collect()
+    assert alive() is None

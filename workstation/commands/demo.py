@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Indexed: {report.imported} new, {report.already_indexed} already indexed.")
     if report.skipped:
         for skipped in report.skipped:
-            print(f"  skipped {skipped.path}: {skipped.reason}")
+            print(f"  skipped {skipped.line()}")
         return 2
     if args.no_gui:
         return 0

@@ -189,7 +189,7 @@ def run_retrieve(args: argparse.Namespace) -> int:
             f"{imported.already_indexed} already indexed, {len(imported.skipped)} skipped."
         )
         for skipped in imported.skipped:
-            print(f"  {skipped.path}: {skipped.reason}")
+            print(f"  {skipped.line()}")
     if imported.cancelled:
         return EXIT_INTERRUPTED
     return 0 if imported.found_images else 1

@@ -66,6 +66,11 @@ class HalongHome:
         return self.root / "logs"
 
     @property
+    def node_database(self) -> Path:
+        """The triage node's own state: received series, jobs, alerts, accounts."""
+        return self.root / "node" / "node.sqlite"
+
+    @property
     def demo(self) -> Path:
         """Where ``halong demo`` writes the built-in demo studies by default."""
         return self.root / "demo"

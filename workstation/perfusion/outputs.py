@@ -130,18 +130,32 @@ def write_outputs(
     seal_key: bytes,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    language: str = "vi",
+    seconds_since_last_image: float | None = None,
 ) -> WrittenOutputs:
     """Every output file; perfusion.json, with the time each writing stage took, then the
-    sealed manifest.json last (see :mod:`workstation.model.manifest`)."""
+    sealed manifest.json last (see :mod:`workstation.model.manifest`).
+
+    The summary is in ``language`` and states ``seconds_since_last_image`` when the caller
+    knows when the last image came, else the analysis' own duration.
+    """
     from matplotlib.image import imsave
 
     from workstation.perfusion.figures import render_summary, underlay_of
+    from workstation.perfusion.summary_header import ResultTime, summary_subject
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = WrittenOutputs(folder)
     underlay = underlay_of(volume)
     stages = ("write_nifti", "write_summary", "write_dicom")
+    if seconds_since_last_image is None:
+        # the engine's stages only: a result written before also holds the writing's
+        analysis_s = sum(v for k, v in result.timings_s.items() if k not in stages)
+        result_time = ResultTime(analysis_s, since_last_image=False)
+    else:
+        result_time = ResultTime(seconds_since_last_image, since_last_image=True)
     for done, stage in enumerate(stages):
         check(cancel)
         progress(done, len(stages) + 1, stage.replace("_", " "))
@@ -149,7 +163,14 @@ def write_outputs(
         if stage == "write_nifti":
             written.files += write_nifti_files(result, volume, folder)
         elif stage == "write_summary":
-            summary_rgb = render_summary(result, underlay)
+            summary_rgb = render_summary(
+                result,
+                underlay,
+                grid=_grid(volume),
+                subject=summary_subject(source),
+                result_time=result_time,
+                language=language,
+            )
             imsave(folder / "summary.png", summary_rgb)
             written.files.append(folder / "summary.png")
         else:
@@ -175,7 +196,20 @@ def save_outputs(
     seal_key: bytes,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    language: str = "vi",
+    seconds_since_last_image: float | None = None,
 ) -> WrittenOutputs:
     """Every output of the analysis of ``loaded.volume``, citing its source images."""
     source = source_study(loaded)
-    return write_outputs(result, loaded.volume, folder, source, seal_key, progress, cancel)
+    return write_outputs(
+        result,
+        loaded.volume,
+        folder,
+        source,
+        seal_key,
+        progress,
+        cancel,
+        language=language,
+        seconds_since_last_image=seconds_since_last_image,
+    )

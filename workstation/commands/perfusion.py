@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--aif", type=_point, metavar="X,Y,Z", help="arterial voxel, LPS mm")
     parser.add_argument("--vof", type=_point, metavar="X,Y,Z", help="venous voxel, LPS mm")
+    parser.add_argument(
+        "--language", choices=("vi", "en"), default="vi", help="words on summary.png"
+    )
     parser.set_defaults(handler=run)
 
     triage = subparsers.add_parser(
@@ -117,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
             result = analyse(study.loaded, options, database, stages, token)
             result.qc.notes[:0] = study.notes
             seal = home.result_seal_key()
-            written = save_outputs(result, study.loaded, args.out, seal, stages, token)
+            written = save_outputs(
+                result, study.loaded, args.out, seal, stages, token, language=args.language
+            )
     except (SeriesInputError, PerfusionInputError) as error:
         print(f"halong perfusion: error: {error}", file=sys.stderr)
         return EXIT_ERROR

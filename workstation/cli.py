@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "workstation.commands.audit",
     "workstation.commands.perfusion",
     "workstation.commands.lung",
+    "workstation.commands.node",
 )
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

@@ -152,6 +152,8 @@ class FhirServer(_ThreadedServer):
         self.posts: collections.Counter[str] = collections.Counter()
         self.created: collections.Counter[tuple[str, str]] = collections.Counter()
         self.client_subjects: list[str] = []
+        #: Every transaction Bundle as it arrived, for validating what was sent.
+        self.bundles: list[dict] = []
         self.hold = _Hold()
         self._resources: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
@@ -206,6 +208,7 @@ class FhirServer(_ThreadedServer):
             self._count += 1
             number = self._count
             self.posts[f"{identifier.get('system')}|{identifier.get('value')}"] += 1
+            self.bundles.append(bundle)
             for entry in bundle["entry"]:
                 responses.append(self._apply(entry["resource"], entry["request"]))
         self.hold.wait_if_held(number)

@@ -1,4 +1,4 @@
-"""The real parts tests run against (Orthanc, Xvfb, dcmtk, dicom3tools, poppler).
+"""The real parts tests run against (Orthanc, Xvfb, dcmtk, dicom3tools, poppler, Chromium).
 
 On a developer's machine a missing part skips the tests that need it, saying which
 package to install. In CI (``HALONG_REQUIRE_REAL_PARTS=1``, set by ``.ci/run``) a missing
@@ -22,6 +22,7 @@ COMMANDS = {
     "pdfsig": "poppler-utils",
     "pdftoppm": "poppler-utils",
     "certutil": "libnss3-tools",
+    "chromium": "chromium",
 }
 
 

@@ -465,3 +465,35 @@ def record_refused_peer(
         outcome=4,
     )
     return trail.record(event)
+
+
+#: Local codes (PS3.15 allows them as EventTypeCode) for the steps of a critical-result
+#: alert's closed loop: identified, notified, received, acknowledged, escalated.
+CRITICAL_RESULT_SYSTEM = "99HALONG"
+
+
+def record_critical_result(
+    trail: AuditTrail,
+    *,
+    step: str,
+    patient_id: str,
+    study_uid: str,
+    alert_id: str,
+    user: str,
+    description: str = "",
+    outcome: Outcome = 0,
+) -> str:
+    """One step of a critical-result alert (110110 Patient Record): created (action C),
+    or notified, received, acknowledged, escalated (U); ``user`` did it (a person, or the
+    node for its own steps), ``step`` is the local event type, ``description`` the how."""
+    alert = ParticipantObject(alert_id, 2, 3, ID_REPORT_NUMBER)
+    event = AuditEvent(
+        PATIENT_RECORD,
+        "C" if step == "created" else "U",
+        (_user(user),),
+        (*_subjects([patient_id], [study_uid]), alert),
+        event_types=(Code(f"critical-result-{step}", CRITICAL_RESULT_SYSTEM, f"Alert {step}"),),
+        outcome=outcome,
+        description=description,
+    )
+    return trail.record(event)

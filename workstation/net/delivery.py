@@ -26,6 +26,7 @@ from workstation.net.errors import RejectedError, TransientError
 from workstation.net.fhir_client import FhirSender
 from workstation.net.mllp import MllpSender
 from workstation.net.outbox import Outbox, OutboxError, OutboxItem
+from workstation.net.smtp import SmtpEndpoint, SmtpSender
 
 _log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def open_transport(destination: Destination, items: Sequence[OutboxItem]) -> Tra
         return StowSender(destination.http())
     if destination.kind == "fhir":
         return FhirSender(destination.http())
+    if destination.kind == "smtp":
+        return SmtpSender(SmtpEndpoint.from_options(destination.address, destination.options))
     return MllpSender(destination.host_port())
 
 

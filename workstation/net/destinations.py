@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-DestinationKind = Literal["dimse", "dicomweb", "fhir", "mllp"]
-DESTINATION_KINDS: tuple[DestinationKind, ...] = ("dimse", "dicomweb", "fhir", "mllp")
+DestinationKind = Literal["dimse", "dicomweb", "fhir", "mllp", "smtp"]
+DESTINATION_KINDS: tuple[DestinationKind, ...] = ("dimse", "dicomweb", "fhir", "mllp", "smtp")
 DEFAULT_CALLING_AET = "HALONG"
 
 _HOST_PORT = re.compile(
@@ -180,6 +180,11 @@ class Destination:
     @classmethod
     def mllp(cls, text: str) -> Self:
         return cls("mllp", str(HostPort.parse(text)))
+
+    @classmethod
+    def smtp(cls, text: str, options: Mapping[str, str] | None = None) -> Self:
+        """A mail server, ``HOST:PORT``; ``options`` from ``SmtpEndpoint.options()``."""
+        return cls("smtp", str(HostPort.parse(text)), dict(options or {}))
 
     @property
     def label(self) -> str:

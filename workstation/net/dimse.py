@@ -93,6 +93,14 @@ def _new_ae(calling_aet: str, timeout_s: float) -> AE:
     return ae
 
 
+def storage_scp_ae(ae_title: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> AE:
+    """An AE accepting every storage class in the transfer syntaxes Halong can read."""
+    ae = _new_ae(ae_title, timeout_s)
+    for context in AllStoragePresentationContexts:
+        ae.add_supported_context(context.abstract_syntax, RECEIVE_TRANSFER_SYNTAXES)
+    return ae
+
+
 def _associate(ae: AE, node: DicomNode, **options: object) -> Association:
     """An established association (over TLS when the node has TLS files), or
     TransientError saying why not."""
@@ -257,9 +265,7 @@ class DimseSource:
         progress: Progress,
         cancel: CancelToken | None,
     ) -> None:
-        scp_ae = _new_ae(self.calling_aet, self.timeout_s)
-        for context in AllStoragePresentationContexts:
-            scp_ae.add_supported_context(context.abstract_syntax, RECEIVE_TRANSFER_SYNTAXES)
+        scp_ae = storage_scp_ae(self.calling_aet, self.timeout_s)
         with serve_move(scp_ae, self.node, self._listen_address(), writer):
             ae = _new_ae(self.calling_aet, self.timeout_s)
             ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)

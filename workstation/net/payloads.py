@@ -29,14 +29,16 @@ from workstation.net.fhir_bundles import (
     check_resendable,
     load_bundle,
 )
+from workstation.net.smtp import EmailFormatError, parse_message
 
-PayloadKind = Literal["dicom", "fhir-bundle", "hl7v2"]
+PayloadKind = Literal["dicom", "fhir-bundle", "hl7v2", "email"]
 #: Which payloads each kind of destination takes.
 ACCEPTED_BY: dict[DestinationKind, PayloadKind] = {
     "dimse": "dicom",
     "dicomweb": "dicom",
     "fhir": "fhir-bundle",
     "mllp": "hl7v2",
+    "smtp": "email",
 }
 
 
@@ -62,6 +64,8 @@ def sniff(path: Path) -> PayloadKind | None:
         return "dicom"
     if head.startswith(b"MSH"):
         return "hl7v2"
+    if path.suffix.lower() == ".eml":
+        return "email"
     if path.suffix.lower() == ".json" and head.lstrip().startswith(b"{"):
         try:
             document = json.loads(path.read_bytes())
@@ -141,8 +145,18 @@ def _hl7(path: Path) -> Payload:
     return Payload("hl7v2", path, key, {"patient_id": patient_id})
 
 
+def _email(path: Path) -> Payload:
+    """An e-mail names no patient (its sender audits what it was about)."""
+    try:
+        message = parse_message(path.read_bytes())
+    except EmailFormatError as error:
+        raise PayloadError(f"{path}: {error}") from error
+    return Payload("email", path, str(message["Message-ID"]))
+
+
 _READERS: dict[PayloadKind, Callable[[Path], Payload]] = {
     "dicom": _dicom,
     "fhir-bundle": _fhir,
     "hl7v2": _hl7,
+    "email": _email,
 }

@@ -1,4 +1,8 @@
-"""What Halong accepts while it retrieves a study: the PACS it asked, the study it asked for.
+"""What Halong's storage SCPs accept: the peers allowed, each from its own host.
+
+While Halong retrieves a study it accepts the PACS it asked and the study it asked for;
+the triage node (:mod:`workstation.node`) accepts its allowed scanners through the same
+:func:`serve_storage` and :class:`Admission`.
 
 For a C-MOVE the PACS opens an association back to a storage SCP Halong runs for the
 length of the retrieve. Trusting the calling AE title alone let any peer that knew it
@@ -17,14 +21,16 @@ import re
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from pynetdicom import AE, evt
 
 from workstation.net import audit, tls
-from workstation.net.destinations import DicomNode
+from workstation.net.destinations import DestinationError, DicomNode, TlsFiles, check_ae_title
 from workstation.net.errors import NetworkError
 
 #: C-STORE "Refused: Not Authorized" (PS3.7 C.4): this peer may not store this instance.
@@ -57,7 +63,7 @@ def host_addresses(host: str) -> frozenset[IpAddress]:
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError as error:
-        raise NetworkError(f"cannot resolve the PACS host {host} ({error})") from error
+        raise NetworkError(f"cannot resolve the host {host} ({error})") from error
     return frozenset(_ip(str(info[4][0])) for info in infos)
 
 
@@ -131,30 +137,87 @@ class StudyWriter:
         return 0x0000
 
 
-class _Admission:
-    """Admits associations from the PACS only: its AE title, from one of its addresses."""
+@dataclass(frozen=True)
+class Peer:
+    """A DICOM peer that may open associations: its AE title, calling from ``host`` only."""
 
-    def __init__(self, node: DicomNode, refusals: Refusals) -> None:
-        self.node = node
-        self.addresses = host_addresses(node.host)
+    ae_title: str
+    host: str
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """``AET@HOST`` (the host an IP address or a name), as ``--allow`` takes it."""
+        title, at, host = text.strip().partition("@")
+        if not at or not host or any(c.isspace() for c in host):
+            raise DestinationError(f"{text!r} is not AET@HOST (e.g. CTSCANNER@10.0.0.7)")
+        return cls(check_ae_title(title), host.strip("[]"))
+
+    def __str__(self) -> str:
+        return f"{self.ae_title}@{self.host}"
+
+
+class Admission:
+    """Admits associations from the allowed peers only: each AE title from its own host."""
+
+    def __init__(self, peers: Sequence[Peer], refusals: Refusals) -> None:
+        self.peers = {peer: host_addresses(peer.host) for peer in peers}
         self.refusals = refusals
 
     def requested(self, event: evt.Event) -> None:
-        """EVT_REQUESTED: reject a peer calling from an address that is not the PACS's."""
+        """EVT_REQUESTED: reject a calling AE title that is not allowed from this address."""
         address = str(event.assoc.requestor.address)
-        if _ip(address) in self.addresses:
-            return  # pynetdicom then checks the AE titles (require_calling_aet)
-        event.assoc.acse.send_reject(_REJECT_PERMANENT, _BY_USER, _NO_REASON)
         calling = str(event.assoc.requestor.primitive.calling_ae_title).strip()
-        reason = f"calling from {address}, not from the PACS's host {self.node.host}"
+        hosts = [peer.host for peer in self.peers if peer.ae_title == calling]
+        if any(_ip(address) in self.peers[Peer(calling, host)] for host in hosts):
+            return  # pynetdicom then checks the called AE title
+        event.assoc.acse.send_reject(_REJECT_PERMANENT, _BY_USER, _NO_REASON)
+        if hosts:
+            reason = f"calling from {address}, not from its allowed host {' or '.join(hosts)}"
+        else:
+            reason = _REJECT_REASONS[0x03]
         self.refusals.peer(calling, address, reason)
 
     def rejected(self, event: evt.Event) -> None:
-        """EVT_REJECTED: pynetdicom refused the AE titles (or was too busy)."""
+        """EVT_REJECTED: pynetdicom refused the called AE title (or was too busy)."""
         requestor = event.assoc.requestor
         diagnostic = getattr(event.assoc.acceptor.primitive, "diagnostic", None)
         reason = _REJECT_REASONS.get(diagnostic, "too many associations")
         self.refusals.peer(str(requestor.ae_title).strip(), str(requestor.address), reason)
+
+
+@contextmanager
+def serve_storage(
+    ae: AE,
+    peers: Sequence[Peer],
+    listen: tuple[str, int],
+    handlers: Sequence[tuple[evt.EventType, Callable[..., object]]],
+    refusals: Refusals,
+    tls_files: TlsFiles | None = None,
+) -> Iterator[None]:
+    """Run ``ae`` (its storage contexts added) as a storage SCP while in the block.
+
+    It listens on ``listen`` only and admits only ``peers``, each from its own host;
+    with ``tls_files`` naming any file it speaks TLS and requires a certificate their CA signed.
+    """
+    admission = Admission(peers, refusals)
+    ae.require_called_aet = True
+    handlers = [
+        (evt.EVT_REQUESTED, admission.requested),
+        (evt.EVT_REJECTED, admission.rejected),
+        *handlers,
+    ]
+    context = None
+    if tls_files is not None and tls_files.enabled:
+        context = _audited(tls.server_context(tls_files), refusals, ae.acse_timeout)
+    try:
+        server = ae.start_server(listen, block=False, evt_handlers=handlers, ssl_context=context)
+    except OSError as error:
+        where = f"{listen[0]}:{listen[1]}"
+        raise NetworkError(f"cannot listen for DICOM on {where}: {error}") from error
+    try:
+        yield
+    finally:
+        server.shutdown()
 
 
 @contextmanager
@@ -166,26 +229,10 @@ def serve_move(
     It listens on ``listen`` only, admits only ``node`` and, when the node uses TLS,
     speaks TLS and requires the PACS's certificate.
     """
-    admission = _Admission(node, writer.refusals)
-    ae.require_calling_aet = [node.ae_title]
-    ae.require_called_aet = True
-    handlers = [
-        (evt.EVT_REQUESTED, admission.requested),
-        (evt.EVT_REJECTED, admission.rejected),
-        (evt.EVT_C_STORE, writer),
-    ]
-    context = None
-    if node.tls.enabled:
-        context = _audited(tls.server_context(node.tls), writer.refusals, ae.acse_timeout)
-    try:
-        server = ae.start_server(listen, block=False, evt_handlers=handlers, ssl_context=context)
-    except OSError as error:
-        where = f"{listen[0]}:{listen[1]}"
-        raise NetworkError(f"cannot listen for C-MOVE on {where}: {error}") from error
-    try:
+    peer = Peer(node.ae_title, node.host)
+    handlers = [(evt.EVT_C_STORE, writer)]
+    with serve_storage(ae, [peer], listen, handlers, writer.refusals, node.tls):
         yield
-    finally:
-        server.shutdown()
 
 
 def _audited(context: ssl.SSLContext, refusals: Refusals, timeout_s: float) -> ssl.SSLContext:

@@ -28,8 +28,10 @@ from workstation.model.report import (
     LOCAL_TIMEZONE,
     AIFinding,
     Measurement,
+    Patient,
     Report,
     ReportStatus,
+    Study,
     local_time,
     require_releasable,
 )
@@ -84,9 +86,9 @@ def _instant(moment: datetime) -> str:
     return local_time(moment).isoformat()
 
 
-def study_started(report: Report) -> str | None:
+def study_started(study: Study) -> str | None:
     """The study's date and time (scanner local time) as a FHIR dateTime, when known."""
-    date, time = report.study.study_date, (report.study.study_time + "0000")[:6]
+    date, time = study.study_date, (study.study_time + "0000")[:6]
     if _date(date) is None:
         return None
     try:
@@ -94,6 +96,81 @@ def study_started(report: Report) -> str | None:
     except ValueError:
         return _date(date)
     return moment.replace(tzinfo=LOCAL_TIMEZONE).isoformat()
+
+
+Entry = tuple[dict[str, Any], dict[str, str]]  # (resource, request)
+
+
+def patient_entry(patient: Patient, settings: FhirSettings) -> Entry:
+    """The Patient and its conditional create on the identifier (a resend never duplicates)."""
+    system = settings.patient_system
+    family, _, given = patient.name.partition("^")
+    name: dict[str, Any] = {"text": " ".join(p for p in (family, given.replace("^", " ")) if p)}
+    if family:
+        name["family"] = family
+    if given:
+        name["given"] = [g for g in given.split("^") if g]
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"use": "usual", "system": system, "value": patient.patient_id}],
+        "name": [name],
+        "gender": _GENDER.get(patient.sex, "unknown"),
+    }
+    birth = _date(patient.birth_date)
+    if birth:
+        resource["birthDate"] = birth
+    request = {
+        "method": "POST",
+        "url": "Patient",
+        "ifNoneExist": f"identifier={system}|{patient.patient_id}",
+    }
+    return resource, request
+
+
+def imaging_study_entry(study: Study, patient_url: str, settings: FhirSettings) -> Entry:
+    """The ImagingStudy and its conditional create on the Study Instance UID."""
+    uid = f"urn:oid:{study.study_uid}"
+    identifiers: list[dict[str, Any]] = [{"system": DICOM_UID_SYSTEM, "value": uid}]
+    if study.accession_number:
+        identifiers.append(
+            {
+                "type": {"coding": [{"system": V2_0203, "code": "ACSN"}]},
+                "system": settings.accession_system,
+                "value": study.accession_number,
+            }
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "ImagingStudy",
+        "identifier": identifiers,
+        "status": "available",
+        "subject": {"reference": patient_url},
+    }
+    started = study_started(study)
+    if started:
+        resource["started"] = started
+    modalities = sorted({s.modality for s in study.series if s.modality})
+    if modalities:
+        resource["modality"] = [{"system": DICOM.fhir, "code": m} for m in modalities]
+    if study.description:
+        resource["description"] = study.description
+    if study.series:
+        resource["numberOfSeries"] = len(study.series)
+        resource["series"] = [_series(s) for s in study.series]
+    request = {
+        "method": "POST",
+        "url": "ImagingStudy",
+        "ifNoneExist": f"identifier={DICOM_UID_SYSTEM}|{uid}",
+    }
+    return resource, request
+
+
+def profiled(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` naming its VN Core profile first, where one exists for its type."""
+    profile = PROFILES.get(resource["resourceType"])
+    if not profile:
+        return resource
+    head = {"resourceType": resource["resourceType"], "meta": {"profile": [profile]}}
+    return head | {k: v for k, v in resource.items() if k != "resourceType"}
 
 
 class _Builder:
@@ -107,40 +184,13 @@ class _Builder:
 
     def add(self, name: str, resource: dict[str, Any], request: dict[str, str]) -> str:
         url = self.full_url(name)
-        profile = PROFILES.get(resource["resourceType"])
-        if profile:
-            resource = {
-                "resourceType": resource["resourceType"],
-                "meta": {"profile": [profile]},
-            } | {k: v for k, v in resource.items() if k != "resourceType"}
-        self.entries.append({"fullUrl": url, "resource": resource, "request": request})
+        self.entries.append({"fullUrl": url, "resource": profiled(resource), "request": request})
         return url
 
     # -- resources -----------------------------------------------------------------------
 
     def patient(self) -> str:
-        patient, system = self.report.patient, self.settings.patient_system
-        family, _, given = patient.name.partition("^")
-        name: dict[str, Any] = {"text": " ".join(p for p in (family, given.replace("^", " ")) if p)}
-        if family:
-            name["family"] = family
-        if given:
-            name["given"] = [g for g in given.split("^") if g]
-        resource: dict[str, Any] = {
-            "resourceType": "Patient",
-            "identifier": [{"use": "usual", "system": system, "value": patient.patient_id}],
-            "name": [name],
-            "gender": _GENDER.get(patient.sex, "unknown"),
-        }
-        birth = _date(patient.birth_date)
-        if birth:
-            resource["birthDate"] = birth
-        request = {
-            "method": "POST",
-            "url": "Patient",
-            "ifNoneExist": f"identifier={system}|{patient.patient_id}",
-        }
-        return self.add("patient", resource, request)
+        return self.add("patient", *patient_entry(self.report.patient, self.settings))
 
     def practitioner(self) -> dict[str, str]:
         physician = self.report.physician
@@ -162,40 +212,8 @@ class _Builder:
         return reference
 
     def imaging_study(self, patient_url: str) -> str:
-        study = self.report.study
-        uid = f"urn:oid:{study.study_uid}"
-        identifiers: list[dict[str, Any]] = [{"system": DICOM_UID_SYSTEM, "value": uid}]
-        if study.accession_number:
-            identifiers.append(
-                {
-                    "type": {"coding": [{"system": V2_0203, "code": "ACSN"}]},
-                    "system": self.settings.accession_system,
-                    "value": study.accession_number,
-                }
-            )
-        resource: dict[str, Any] = {
-            "resourceType": "ImagingStudy",
-            "identifier": identifiers,
-            "status": "available",
-            "subject": {"reference": patient_url},
-        }
-        started = study_started(self.report)
-        if started:
-            resource["started"] = started
-        modalities = sorted({s.modality for s in study.series if s.modality})
-        if modalities:
-            resource["modality"] = [{"system": DICOM.fhir, "code": m} for m in modalities]
-        if study.description:
-            resource["description"] = study.description
-        if study.series:
-            resource["numberOfSeries"] = len(study.series)
-            resource["series"] = [_series(s) for s in study.series]
-        request = {
-            "method": "POST",
-            "url": "ImagingStudy",
-            "ifNoneExist": f"identifier={DICOM_UID_SYSTEM}|{uid}",
-        }
-        return self.add("imaging-study", resource, request)
+        entry = imaging_study_entry(self.report.study, patient_url, self.settings)
+        return self.add("imaging-study", *entry)
 
     def observation(
         self,
@@ -226,7 +244,7 @@ class _Builder:
             },
             "derivedFrom": [{"reference": refs["study"]}],
         }
-        started = study_started(report)
+        started = study_started(report.study)
         resource["effectiveDateTime"] = started or _instant(report.finalized_at)
         if measurement.is_finite:
             resource["valueQuantity"] = {
@@ -283,7 +301,7 @@ class _Builder:
                 }
             ],
         }
-        started = study_started(report)
+        started = study_started(report.study)
         resource["effectiveDateTime"] = started or _instant(report.finalized_at)
         if results:
             resource["result"] = [{"reference": url} for url in results]

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation import halong_version
 from workstation.dicom.series_input import (
     LoadedSeries,
     SeriesRequest,
@@ -93,15 +94,6 @@ PLACEHOLDER_TEXT = (
     "Double-click a series in the study browser to open it,\n"
     "or drop DICOM files or folders here to import them."
 )
-
-
-def halong_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("halong-workstation")
-    except PackageNotFoundError:
-        return "development"
 
 
 def import_into_database(

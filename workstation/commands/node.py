@@ -2,8 +2,9 @@
 
 ``halong node --aet HALONG --port 11112 --pacs AET@HOST:PORT --allow AET@HOST ...`` (or
 ``--config node.toml`` with the same keys) runs until Ctrl-C or SIGTERM. The node's
-administration commands (``halong node token NAME``, ``halong node user add NAME``)
-come from :mod:`workstation.commands.node_admin` where it is installed.
+job commands (``halong node jobs``, ``halong node requeue SERIES_UID``) come from
+:mod:`workstation.commands.node_jobs`, the administration commands (``halong node token
+NAME``, ``halong node user add NAME``) from :mod:`workstation.commands.node_admin`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from pathlib import Path
 
 from workstation.cli import EXIT_ERROR
+from workstation.commands.node_jobs import register_jobs
 
 ADMIN_MODULE = "workstation.commands.node_admin"
 
@@ -59,7 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workers", type=int, metavar="N", help="analyses at once, each in a process (default: 1)"
     )
-    parser.add_argument("--ray", metavar="ADDRESS", help="run the analyses on a Ray cluster")
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the analyses as tasks on the Ray cluster at HOST:PORT (--workers at once)",
+    )
     parser.add_argument("--fhir", metavar="URL", help="the EMR's FHIR base (alerts)")
     parser.add_argument(
         "--stable-seconds",
@@ -68,9 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a series is complete after this long without a new instance (default: 5)",
     )
     parser.set_defaults(handler=run)
+    commands = parser.add_subparsers(dest="node_command", metavar="COMMAND")
+    register_jobs(commands)
     if importlib.util.find_spec(ADMIN_MODULE) is not None:
-        admin = parser.add_subparsers(dest="node_command", metavar="COMMAND")
-        importlib.import_module(ADMIN_MODULE).register_admin(admin)
+        importlib.import_module(ADMIN_MODULE).register_admin(commands)
 
 
 #: Options that are settings (the rest: --config, and argparse's own).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import time
 import warnings
@@ -62,11 +63,14 @@ def _analyse_on_worker(spec: JobSpec) -> _Analysed:
         return _Analysed(error=reason, node=node)
 
 
-def _probe(home: str) -> tuple[str, bool]:
-    """On a worker: the Halong version it runs, and whether it sees the data folder."""
-    from workstation import halong_version
-
-    return halong_version(), Path(home, "keys").is_dir()
+def _probe(marker: str) -> tuple[str, str]:
+    """On a worker: the Halong version it runs, and what it reads in the node's marker
+    file (the same words only if it sees the node's own data folder)."""
+    try:
+        seen = Path(marker).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        seen = ""
+    return halong_version(), seen
 
 
 class RayExecutor:
@@ -86,9 +90,13 @@ class RayExecutor:
         self._running: dict[int, tuple[Any, JobSpec]] = {}
 
     def _check_workers(self, home: Path) -> None:
+        marker = home / "node" / "ray-probe"
+        marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        words = secrets.token_hex(16)
+        marker.write_text(words, encoding="ascii")
         probe = self.ray.remote(_probe).options(num_cpus=0.01, max_retries=0)
         try:
-            version, sees_home = self.ray.get(probe.remote(str(home)), timeout=PROBE_TIMEOUT_S)
+            version, seen = self.ray.get(probe.remote(str(marker)), timeout=PROBE_TIMEOUT_S)
         except Exception as error:
             raise ExecutorError(
                 f"--ray {self.address}: the cluster's workers cannot run Halong "
@@ -99,7 +107,7 @@ class RayExecutor:
                 f"--ray {self.address}: the workers run Halong {version}, this node "
                 f"{halong_version()}; install the same version on both"
             )
-        if not sees_home:
+        if seen != words:
             raise ExecutorError(
                 f"--ray {self.address}: the workers do not see the data folder {home}; "
                 "mount it at the same path on every worker (docs/deployment.md)"

@@ -1,5 +1,5 @@
 """``halong node``: settings from options and from a TOML file (options win), one line for
-each setting it cannot use, Ray refused until supported, a clean stop on SIGTERM."""
+each setting it cannot use (a Ray cluster that does not answer too), a clean stop on SIGTERM."""
 
 from __future__ import annotations
 

@@ -76,3 +76,22 @@ def test_requeue_runs_a_finished_job_again_into_a_new_folder(tmp_path: Path) -> 
     assert _status(database)[0][1:] == ("queued", 1, None, "queued again on request")
     with pytest.raises(JobError, match="no job for series"):
         requeue(database, "1.2.3")
+
+
+def test_halong_node_requeue_forces_a_finished_series_to_run_again(halong, halong_home) -> None:
+    database = halong_home / "node" / "node.sqlite"
+    with JobTable.open(database) as table:
+        job = _add(table)
+        table.start(job.id, halong_home / "results" / "first")
+        table.finish(job.id, [])
+
+    assert halong("node", "requeue", SERIES).status == 0
+    (listed,) = halong("node", "jobs", "--json").json()
+    assert (listed["status"], listed["result_folder"]) == ("queued", None)
+    assert "queued" in halong("node", "jobs").out
+
+    again = halong("node", "requeue", SERIES)
+    assert again.status == 2 and "is queued already" in again.err
+    assert "Traceback" not in again.err
+    unknown = halong("node", "requeue", "1.2.3")
+    assert unknown.status == 2 and "no job for series 1.2.3" in unknown.err

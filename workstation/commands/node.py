@@ -73,6 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="S",
         help="a series is complete after this long without a new instance (default: 5)",
     )
+    parser.add_argument(
+        "--language",
+        choices=("vi", "en"),
+        help="the words on the results (the perfusion summary image; default: vi)",
+    )
     parser.set_defaults(handler=run)
     commands = parser.add_subparsers(dest="node_command", metavar="COMMAND")
     register_jobs(commands)
@@ -93,6 +98,7 @@ _SETTINGS = (
     "ray",
     "fhir",
     "stable_seconds",
+    "language",
 )
 
 

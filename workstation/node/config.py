@@ -21,6 +21,7 @@ from workstation.net.destinations import (
     parse_http_url,
 )
 from workstation.net.receiver import Peer
+from workstation.reporting.templates import LANGUAGES
 
 DEFAULT_HTTP = "127.0.0.1:8088"
 
@@ -52,6 +53,8 @@ class NodeConfig:
     fhir: str | None = None
     #: A series is complete when no instance arrived for this long.
     stable_seconds: float = 5.0
+    #: The language of the results' words (vi or en).
+    language: str = "vi"
 
 
 _KEYS = tuple(NodeConfig.__dataclass_fields__)
@@ -106,7 +109,14 @@ def _build(values: Mapping[str, Any]) -> NodeConfig:
         ray=_text(values, "ray", "") or None,
         fhir=parse_http_url(str(fhir)) if fhir else None,
         stable_seconds=_number(values, "stable_seconds", 5.0, float, low=0.0, high=3600.0),
+        language=_language(_text(values, "language", "vi")),
     )
+
+
+def _language(code: str) -> str:
+    if code not in LANGUAGES:
+        raise NodeConfigError(f"language must be one of {', '.join(LANGUAGES)}, got {code!r}")
+    return code
 
 
 def _text(values: Mapping[str, Any], key: str, default: str) -> str:

@@ -39,7 +39,7 @@ from workstation.node.routing import IGNORE, load_rules
 from workstation.node.sending import Sender
 from workstation.node.storage import NodeStorage, Transfers
 from workstation.node.worker import JobSpec
-from workstation.node.workflows import WORKFLOWS
+from workstation.node.workflows import WORKFLOWS, WorkflowOptions
 
 #: How often the loop looks for quiet series and finished jobs, at the most.
 POLL_S = 0.25
@@ -212,6 +212,7 @@ class NodeService:
                 folder,
                 self.config.pacs,
                 self.database,
+                WorkflowOptions(self.config.language, job.last_instance_at),
             )
             try:
                 worker = self.executor.submit(spec)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workstation.home import HalongHome
@@ -21,7 +21,7 @@ from workstation.net.outbox import Outbox
 from workstation.net.payloads import read_payload
 from workstation.node.database import NodeDatabaseError
 from workstation.node.jobs import JobError, JobTable
-from workstation.node.workflows import WORKFLOWS
+from workstation.node.workflows import WORKFLOWS, WorkflowOptions
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class JobSpec:
     destinations: tuple[Destination, ...]
     #: Where the worker writes each stage it reaches (None: only to the log).
     node_database: Path | None = None
+    options: WorkflowOptions = field(default_factory=WorkflowOptions)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def analyse_job(spec: JobSpec) -> bool:
         read_manifest(spec.result_folder, home.result_seal_key())
     except ManifestError:
         stages = _Stages(spec.job_id, spec.node_database)
-        WORKFLOWS[spec.workflow](home, spec.series_uid, spec.result_folder, stages)
+        WORKFLOWS[spec.workflow](home, spec.series_uid, spec.result_folder, stages, spec.options)
         return True
     _log.info("job %d: the result in %s is whole; queuing it", spec.job_id, spec.result_folder)
     return False

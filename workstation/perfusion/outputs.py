@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ai.perfusion.result import ALGORITHM_NAME, ALGORITHM_VERSION, PerfusionResult
+from ai.perfusion.result import ALGORITHM_NAME, ALGORITHM_VERSION, JSON_KEYS, PerfusionResult
 from workstation.dicom.parametric_map import PERFUSION_QUANTITIES, write_parametric_map
 from workstation.dicom.secondary_capture import new_derived_series, write_secondary_capture
 from workstation.dicom.series_input import LoadedSeries
@@ -37,6 +37,10 @@ from workstation.perfusion.inputs import SourceStudy, source_study
 SUMMARY_SERIES_NUMBER = 9001
 MAP_SC_SERIES_NUMBER = 9002
 PARAMETRIC_SERIES_NUMBER = 9003
+
+#: The keys of perfusion.json: the engine's result, then what the writer adds (the time
+#: the summary states).
+OUTPUT_KEYS = (*JSON_KEYS, "result_time")
 
 
 @dataclass
@@ -180,6 +184,10 @@ def write_outputs(
         written.timings_s[stage] = time.perf_counter() - start
     result.timings_s.update(written.timings_s)
     document = result.to_json()
+    document["result_time"] = {
+        "seconds": round(result_time.seconds, 3),
+        "since_last_image": result_time.since_last_image,
+    }
     json_path = folder / "perfusion.json"
     json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     written.files.append(json_path)

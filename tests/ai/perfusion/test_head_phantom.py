@@ -17,9 +17,9 @@ from scipy import ndimage
 from support.dicom_validation import dciodvfy_errors
 
 from ai.perfusion import ClinicalInputs, PerfusionRequest, PerfusionResult, run_perfusion
-from ai.perfusion.result import JSON_KEYS
 from ai.phantoms import PerfusionPhantom, make_adc_head, make_ctp_head, make_mr_dsc_head
 from workstation.model.conversions import nifti_affine
+from workstation.perfusion.outputs import OUTPUT_KEYS
 from workstation.perfusion.phantoms import write_perfusion_phantom
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def test_through_dicom_and_the_command_line(
     )
     assert run.status == 0, run.err
     document = json.loads((out / "perfusion.json").read_text())
-    assert tuple(document) == JSON_KEYS
+    assert tuple(document) == OUTPUT_KEYS
     assert document["modality"] == "CT" and document["ai_generated"] is True
     assert document["algorithm"]["name"] == "halong-perfusion"
     assert relative_error(document["core_ml"], ct_head.core_ml) <= 0.10

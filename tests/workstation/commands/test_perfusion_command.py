@@ -11,12 +11,12 @@ import pydicom
 import pytest
 from support.dicom_validation import dciodvfy_errors
 
-from ai.perfusion.result import JSON_KEYS
 from ai.phantoms import make_adc_head, make_ctp_head, make_mr_dsc_head
 from workstation.dicom.image_writer import SeriesInfo
 from workstation.dicom.series_input import load_series, request_for_path
 from workstation.model.conversions import save_nifti
 from workstation.perfusion.inputs import source_study
+from workstation.perfusion.outputs import OUTPUT_KEYS
 from workstation.perfusion.phantoms import write_adc_phantom, write_perfusion_phantom
 
 OUTPUT_NIFTI = ("cbf", "cbv", "mtt", "tmax", "ttp", "core", "hypoperfusion")
@@ -40,7 +40,7 @@ def test_nifti_input_writes_every_output_with_a_consistent_made_up_identity(
     assert "made up" in first.out
     assert "perfusion [" in first.err  # progress on stderr
     document = json.loads((tmp_path / "a" / "perfusion.json").read_text())
-    assert tuple(document) == JSON_KEYS
+    assert tuple(document) == OUTPUT_KEYS
     assert document["input"]["frame_interval_s"] == 1.6
     assert abs(document["hypoperfusion_ml"] - phantom.hypoperfusion_ml) <= 0.1 * (
         phantom.hypoperfusion_ml

@@ -93,3 +93,8 @@ def test_a_ct_perfusion_sent_by_the_scanner_reaches_the_pacs_analysed(
     document = json.loads((result / "perfusion.json").read_text())
     assert abs(document["core_ml"] - truth.core_ml) <= TOLERANCE * truth.core_ml
     assert (result / "manifest.json").is_file()
+    # the summary's "time to result" counts from the last image, as the job table saw it
+    stated = document["result_time"]
+    assert stated["since_last_image"] is True
+    earliest, latest = (job[k] - job["last_instance_at"] for k in ("started_at", "finished_at"))
+    assert earliest <= stated["seconds"] <= latest

@@ -178,7 +178,7 @@ def test_cancel_stops_the_analysis_and_the_window_stays_usable(qtbot, window, ct
 
 
 def test_saved_outputs_are_what_halong_perfusion_writes(qtbot, window, ctp, tmp_path):
-    from ai.perfusion.result import JSON_KEYS
+    from workstation.perfusion.outputs import OUTPUT_KEYS
 
     _open(qtbot, window, ctp.folder)
     analysis = _run_from_the_menu(qtbot, window, age=70, nihss=14, hours=9.0)
@@ -187,7 +187,7 @@ def test_saved_outputs_are_what_halong_perfusion_writes(qtbot, window, ctp, tmp_
         window.tools["perfusion"].save_to(out)
 
     document = json.loads((out / "perfusion.json").read_text())
-    assert tuple(document) == JSON_KEYS
+    assert tuple(document) == OUTPUT_KEYS
     assert document["core_ml"] == analysis.result.volumes.core_ml
     assert document["triage"]["defuse3"]["status"] == "eligible"
     assert document["algorithm"]["name"] == "halong-perfusion" and document["ai_generated"]

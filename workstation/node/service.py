@@ -28,6 +28,7 @@ from workstation.model.manifest import MANIFEST
 from workstation.net import audit
 from workstation.net.dimse import storage_scp_ae
 from workstation.net.receiver import Refusals, serve_storage
+from workstation.node.alert_settings import use_node_fhir
 from workstation.node.arrivals import Arrivals
 from workstation.node.config import NodeConfig
 from workstation.node.database import NodeDatabaseError
@@ -106,6 +107,8 @@ class NodeService:
             JobTable.open(self.database) as jobs,
             Arrivals.open(self.database) as arrivals,
         ):
+            if self.config.fhir:  # where alerts go, with or without the web page
+                use_node_fhir(self.database, self.config.fhir)
             for job_id in jobs.recover(RESTARTED):
                 _log.info("job %d: %s", job_id, RESTARTED)
             ae = storage_scp_ae(self.config.aet)

@@ -23,7 +23,6 @@ from workstation.net import audit
 from workstation.net.delivery import deliver
 from workstation.net.destinations import HostPort
 from workstation.net.outbox import Outbox, OutboxBusy, OutboxError
-from workstation.node.alert_settings import use_node_fhir
 from workstation.node.escalation import escalate_due
 from workstation.node.web.app import make_app
 from workstation.node.web.context import Clock, WebContext
@@ -140,8 +139,7 @@ def start_web(
     """Serve the stroke team's page and the API on ``config.http`` (the node core's hook).
 
     The node database lies in the data folder (``<home>/node/node.sqlite``), which also
-    holds the outbox and the audit trail the alerts use. The node's ``--fhir`` base, when
-    given, becomes where alerts go.
+    holds the outbox and the audit trail the alerts use.
     """
     if config.http is None:
         raise WebError("the web page is off (--http off)")
@@ -149,8 +147,6 @@ def start_web(
     home = HalongHome(database.parent.parent)
     if home.node_database != database:
         raise WebError(f"{database} is not a node database inside a Halong data folder")
-    if config.fhir:
-        use_node_fhir(database, config.fhir)
     context = WebContext(database, home, policy or SessionPolicy(), clock)
     service = WebService(context, config.http, tick_s)
     service.start()

@@ -75,3 +75,39 @@ def write_lung_studies(root: Path) -> LungStudies:
 
 def sphere_mm3(diameter_mm: float) -> float:
     return float(np.pi / 6.0 * diameter_mm**3)
+
+
+#: The chest CT the triage node alerts on: one solid nodule of 20 mm, Lung-RADS v2022 4B
+#: (solid, 15 mm or more), too small for the 30 mm mass rule; body part CHEST, so the
+#: node's routing rules send it to the lung engine.
+SUSPICIOUS_NODULE_MM = 20.0
+SUSPICIOUS_PATIENT = {"patient_id": "LUNG-NODE-1", "patient_name": "Tran^Van Binh"}
+
+
+@dataclass(frozen=True)
+class SuspiciousChestCt:
+    folder: Path
+    study_uid: str
+    series_uid: str
+    #: ai.phantoms NoduleTruth of the one nodule.
+    nodule: object
+
+
+def write_suspicious_chest_ct(folder: Path) -> SuspiciousChestCt:
+    from ai.phantoms import NoduleSpec, make_chest_ct
+    from workstation.dicom.image_writer import SeriesInfo, write_volume
+
+    phantom = make_chest_ct(
+        SEED + 1, SHAPE, SPACING, nodules=[NoduleSpec("solid", SUSPICIOUS_NODULE_MM)]
+    )
+    info = SeriesInfo(
+        **SUSPICIOUS_PATIENT,
+        study_date=CURRENT_DATE,
+        study_description="CT CHEST",
+        accession_number="ACC-LUNG-1",
+        series_description="CHEST 1.5 mm",
+        body_part="CHEST",
+    )
+    write_volume(phantom.volume, folder, info)
+    (nodule,) = phantom.nodules
+    return SuspiciousChestCt(folder, info.study_uid, info.series_uid, nodule)

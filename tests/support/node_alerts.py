@@ -10,14 +10,17 @@ key that sealed it, so the gate's manifest check passes as it would on the node.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support import real_parts
 from support.perfusion_studies import write_ctp_phantom
 
 PATIENT_ID, PATIENT_NAME = "PAT-300", "Le Van Hung"
@@ -31,6 +34,33 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (Debian's) driven by Playwright: a ``Browser`` until the block ends."""
+    if shutil.which("chromium") is None:
+        real_parts.missing("chromium", "chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def phone_page(browser: Any) -> Iterator[Any]:
+    """A page of its own (cookies and all) in ``browser``, the size of a phone's screen."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 @dataclass(frozen=True)

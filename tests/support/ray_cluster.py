@@ -73,7 +73,5 @@ def local_ray_cluster(nodes: int = 2) -> Iterator[str]:
             _start(f"--address={address}", *common, environment=environment)
         yield address
     finally:
-        subprocess.run(
-            [ray, "stop", "--force"], capture_output=True, env=environment, check=False
-        )
+        subprocess.run([ray, "stop", "--force"], capture_output=True, env=environment, check=False)
         shutil.rmtree(temp, ignore_errors=True)

@@ -32,6 +32,7 @@ from workstation.node.alert_settings import use_node_fhir
 from workstation.node.arrivals import Arrivals
 from workstation.node.config import NodeConfig
 from workstation.node.database import NodeDatabaseError
+from workstation.node.escalation import escalate_due
 from workstation.node.executor import Executor, JobOutcome
 from workstation.node.hooks import ALERTS, WEB, optional_function
 from workstation.node.jobs import Job, JobTable
@@ -46,6 +47,8 @@ from workstation.node.workflows import WORKFLOWS, WorkflowOptions
 POLL_S = 0.25
 #: How long to wait before trying again when the database or the disk fails.
 RETRY_S = 2.0
+#: How often alerts are checked for escalation when no web page (whose ticker does it) runs.
+ESCALATE_EVERY_S = 5.0
 RESTARTED = "the node stopped while it ran; queued again"
 _log = logging.getLogger(__name__)
 
@@ -136,8 +139,12 @@ class NodeService:
                         ", ".join(d.address for d in self.config.pacs),
                     )
                     self.ready.set()
+                    escalated_at = 0.0
                     while not stop.is_set():
                         self._step(arrivals, jobs, sender)
+                        if web is None and time.monotonic() - escalated_at >= ESCALATE_EVERY_S:
+                            escalated_at = time.monotonic()  # the web page's ticker does it
+                            self._escalate()
                 finally:
                     if self.executor.stop():
                         jobs.recover(RESTARTED)
@@ -160,6 +167,13 @@ class NodeService:
         except (NodeDatabaseError, sqlite3.Error, OSError) as error:
             _log.error("the node database or disk failed (%s); trying again", error)
             time.sleep(RETRY_S)
+
+    def _escalate(self) -> None:
+        """Hand alerts nobody acknowledged in time to the next person on call."""
+        try:
+            escalate_due(self.database, self.home, time.time())
+        except Exception:  # the next pass tries again; the analyses go on
+            _log.exception("escalating unacknowledged alerts failed")
 
     def _start_web(self) -> object | None:
         if self.config.http is None:

@@ -238,3 +238,32 @@ def test_a_result_changed_after_the_engine_wrote_it_raises_no_alert(result, node
     assert alerts.on_result(home.node_database, home, job_record(result, folder, 0, 0)) is None
     assert "changed after the analysis wrote it" in caplog.text
     assert AlertStore(home.node_database).recent() == []
+
+
+def test_a_node_without_its_web_page_still_escalates_an_unanswered_alert(
+    result, node, mail: MailServer, halong_scp_port: int
+) -> None:
+    from support.net_fixtures import wait_for
+    from support.node_runs import running_node
+
+    home, folder = node
+    database = home.node_database
+    settings = load_settings(database)
+    save_settings(database, dataclasses.replace(settings, fhir=None, acknowledge_within_s=1.0))
+    now = time.time()
+    alert = alerts.on_result(database, home, job_record(result, folder, now - 300, now - 30))
+    first = alert.recipient
+    values = {
+        "port": halong_scp_port,
+        "listen": "127.0.0.1",
+        "http": "off",
+        "pacs": ["PACS@127.0.0.1:1"],  # never called: nothing is analysed here
+        "allow": ["CT1@127.0.0.1"],
+    }
+    with running_node(home.root, values):
+        wait_for(
+            lambda: AlertStore(database).get(alert.id).recipient != first, 60, "the escalation"
+        )
+    escalated = AlertStore(database).get(alert.id)
+    assert escalated.recipient == load_settings(database).on_call[1] != first
+    assert escalated.acknowledged_at is None

@@ -71,6 +71,11 @@ class HalongHome:
         return self.root / "node" / "node.sqlite"
 
     @property
+    def node_api_token(self) -> Path:
+        """The station's bearer token for a triage node's API (a secret, owner-only)."""
+        return self.root / "keys" / "node-api.token"
+
+    @property
     def demo(self) -> Path:
         """Where ``halong demo`` writes the built-in demo studies by default."""
         return self.root / "demo"

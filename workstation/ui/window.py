@@ -11,8 +11,9 @@ from workstation.ui.shell.main_window import MainWindow
 
 
 def build_window(home: HalongHome | None = None) -> MainWindow:
-    """The main window on ``home`` with the perfusion, lung and report tools installed."""
+    """The main window on ``home`` with the perfusion, lung, report and triage node tools."""
     from workstation.ui.lung.panel import LungTool
+    from workstation.ui.node_queue.panel import NodeQueueTool
     from workstation.ui.perfusion.panel import PerfusionTool
     from workstation.ui.report.panel import ReportTool
 
@@ -20,6 +21,7 @@ def build_window(home: HalongHome | None = None) -> MainWindow:
     perfusion = PerfusionTool(window)
     lung = LungTool(window)
     report = ReportTool(window)
-    for tool in (perfusion, lung, report):
+    node_queue = NodeQueueTool(window)
+    for tool in (perfusion, lung, report, node_queue):
         window.install_tool(tool.key, tool)
     return window

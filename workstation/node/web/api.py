@@ -51,6 +51,10 @@ def study_json(job: Job) -> dict[str, Any]:
         "analysis": record.get("workflow"),
         "status": record["status"],
         "reason": record.get("reason"),
+        "stage": record.get("stage"),
+        "runs": record.get("runs"),
+        "worker": record.get("worker"),
+        "result_folder": record.get("result_folder"),
         "timings": {
             "last_image_at": iso(last_image),
             "queued_at": iso(record.get("queued_at")),
@@ -74,6 +78,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "finding": alert.finding,
         "rules": list(alert.rule_ids),
         "numbers": alert.numbers,
+        "lines": list(alert.lines),
         "algorithm": {"name": alert.algorithm, "version": alert.algorithm_version},
         "identified_at": iso(alert.identified_at),
         "last_image_at": iso(alert.last_instance_at),

@@ -24,6 +24,8 @@ IMPORT_FOLDER = "import/last_folder"
 OPEN_FOLDER = "open/last_folder"
 #: The reading physician's name (the reading context's reader), kept between runs.
 READER = "report/physician"
+#: The triage node's web address (its API token is a secret, kept in keys/, not here).
+NODE_URL = "node/url"
 
 
 def app_settings() -> QSettings:

@@ -159,15 +159,23 @@ def write_lung_sr(
 
 
 def write_lung_outputs(
-    result: LungResult, loaded: LoadedSeries, out: str | Path, seal_key: bytes
+    result: LungResult,
+    loaded: LoadedSeries,
+    out: str | Path,
+    seal_key: bytes,
+    *,
+    language: str = "vi",
 ) -> dict[str, Path]:
-    """nodules-seg.dcm (when there are nodules), lung-sr.dcm, lung.json, then the sealed
-    manifest.json in ``out`` (see :mod:`workstation.model.manifest`).
+    """nodules-seg.dcm and summary.png (when there are nodules), lung-sr.dcm, lung.json,
+    then the sealed manifest.json in ``out`` (see :mod:`workstation.model.manifest`).
 
-    A NIfTI volume has no DICOM images to cite, so only lung.json is written for it.
-    The DICOM writing time is added to ``result.timings_s`` (``dicom_outputs``) with the
-    ``total`` of all stages, before lung.json is written. A reviewed result's manifest
-    names the reader.
+    summary.png is the key image a lung alert carries (see
+    :mod:`workstation.lung.summary_image`), its words in ``language`` (vi or en).
+    A NIfTI volume has no DICOM images to cite nor a patient to name, so only lung.json
+    is written for it.
+    The DICOM (and summary.png) writing time is added to ``result.timings_s``
+    (``dicom_outputs``) with the ``total`` of all stages, before lung.json is written.
+    A reviewed result's manifest names the reader.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -181,6 +189,11 @@ def write_lung_outputs(
             written["seg"] = out / NODULES_SEG
         write_lung_sr(result, seg, sources, out / LUNG_SR)
         written["sr"] = out / LUNG_SR
+        if result.nodules:
+            from workstation.lung.summary_image import SUMMARY_IMAGE, write_lung_summary
+
+            write_lung_summary(result, loaded.volume, sources[0], out / SUMMARY_IMAGE, language)
+            written["summary"] = out / SUMMARY_IMAGE
     result.timings_s["dicom_outputs"] = time.perf_counter() - started
     result.timings_s["total"] = sum(v for k, v in result.timings_s.items() if k != "total")
     written["json"] = write_lung_json(result, out / LUNG_JSON)

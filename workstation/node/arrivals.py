@@ -9,15 +9,11 @@ complete on the next start as soon as its quiet time has passed.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, Self
+from typing import Literal
 
 from workstation.dicom.instance import InstanceHeader
-from workstation.node.database import Tables, opened, transaction
+from workstation.node.database import Tables, TableStore, transaction
 from workstation.node.routing import Arrival, SeriesFeatures, arrival_of, features_of
 
 SeriesState = Literal["receiving", "routed", "ignored"]
@@ -69,17 +65,10 @@ class ReceivedSeries:
     note: str | None
 
 
-class Arrivals:
+class Arrivals(TableStore):
     """The received series and instances tables of the node database."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._db = connection
-
-    @classmethod
-    @contextmanager
-    def open(cls, path: Path) -> Iterator[Self]:
-        with opened(path, TABLES) as connection:
-            yield cls(connection)
+    TABLES = TABLES
 
     def record(self, header: InstanceHeader, calling_aet: str, at: float) -> bool:
         """Note one accepted instance; False when it had arrived before (a resend).

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Self
 
 
 class NodeDatabaseError(Exception):
@@ -104,3 +105,18 @@ def opened(path: str | os.PathLike[str], tables: Tables) -> Iterator[sqlite3.Con
         yield connection
     finally:
         connection.close()
+
+
+class TableStore:
+    """Access to one set of :class:`Tables` over a connection; ``open`` for a block."""
+
+    TABLES: ClassVar[Tables]
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, path: Path) -> Iterator[Self]:
+        with opened(path, cls.TABLES) as connection:
+            yield cls(connection)

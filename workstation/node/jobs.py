@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
-from workstation.node.database import Tables, opened, transaction
+from workstation.node.database import Tables, TableStore, transaction
 
 JobStatus = Literal["queued", "running", "done", "failed"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "done", "failed")
@@ -86,17 +85,10 @@ def _job(row: sqlite3.Row) -> Job:
     return Job(**values)
 
 
-class JobTable:
+class JobTable(TableStore):
     """The jobs table of the node database."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._db = connection
-
-    @classmethod
-    @contextmanager
-    def open(cls, path: Path) -> Iterator[Self]:
-        with opened(path, TABLES) as connection:
-            yield cls(connection)
+    TABLES = TABLES
 
     # -- reading ------------------------------------------------------------------
 

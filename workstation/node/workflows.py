@@ -23,7 +23,7 @@ from workstation.model.progress import Progress
 class WorkflowOptions:
     """What the node adds to the engines' defaults."""
 
-    #: The language of what the result says in words (the perfusion summary image).
+    #: The language of what the result says in words (the summary images).
     language: str = "vi"
     #: When the series' last instance arrived (epoch seconds): the summary states the
     #: time from it to the result, as the stroke team counts.
@@ -47,7 +47,7 @@ def run_lung(
 
     loaded = _load(home, series_uid, progress)
     result = analyse(loaded, LungSettings(), home.database_path, progress)
-    write_lung_outputs(result, loaded, folder, home.result_seal_key())
+    write_lung_outputs(result, loaded, folder, home.result_seal_key(), language=options.language)
 
 
 def run_perfusion(

@@ -5,7 +5,8 @@ the node analyses it and a second Orthanc, the PACS, receives the results; the c
 result reaches the FHIR receiver as a FHIR R4 Communication, the API lists it, and the
 physician on call logs in on the page in headless Chromium, sees the alert and
 acknowledges it; the API then says who and when, and the EMR gets the acknowledgement.
-Once with a CT perfusion (target mismatch), once with a chest CT (a Lung-RADS 4B nodule).
+Once with a CT perfusion (target mismatch), once with a chest CT (a Lung-RADS 4B nodule);
+each alert carries the engine's summary picture.
 
 Numbers are held to the phantoms' truth; what the PACS holds is read with pydicom,
 highdicom and Pillow, what the EMR got with ``fhir.resources``, what the physician saw
@@ -41,6 +42,8 @@ from support.node_alerts import chromium, phone_page
 from support.node_runs import pacs_series
 from support.perfusion_studies import write_ctp_phantom
 
+from workstation.lung.summary_image import MARGIN, OUTLINE_RGB, PANEL, SUMMARY_IMAGE
+
 pytestmark = pytest.mark.slow  # real Orthancs, worker processes, the engines, Chromium
 
 #: As test_node_end_to_end.py holds the perfusion engine to the phantom's truth.
@@ -51,6 +54,8 @@ DIAMETER_TOLERANCE_MM, VOLUME_TOLERANCE = 1.0, 0.10
 CORE, HYPOPERFUSION = "Infarct core (rCBF < 30%)", "Hypoperfusion (Tmax > 6 s)"
 #: Lung-RADS v2022: a solid nodule of 15 mm or more at baseline is 4B.
 LUNG_RADS_4B_SOLID_MM = 15.0
+#: The middle of the slice on a lung summary.png, left to right (pixels).
+SLICE_MIDDLE_PX = MARGIN + PANEL / 2
 #: Clock times on the page and in the API are whole seconds.
 SECOND = 1.0
 
@@ -207,4 +212,21 @@ def test_a_chest_ct_lung_alert_closes_the_loop(loop: ClosedLoop, page, tmp_path:
         shown_axis = shown_number(text, "Largest long axis", "mm")
         assert abs(shown_axis - nodule.long_axis_mm) <= DIAMETER_TOLERANCE_MM
     assert alert.text.startswith("Lung-RADS 4B/4X")
-    assert alert.attachments == [] and shown.image_width is None  # the lung engine draws none
+
+    # the key image: the result folder's sealed summary.png, the nodule outlined on it
+    (attachment,) = alert.attachments
+    assert attachment["contentType"] == "image/png"
+    png = base64.b64decode(attachment["data"])
+    assert attachment["size"] == len(png)
+    assert base64.b64decode(attachment["hash"]) == hashlib.sha1(png).digest()
+    (drawn,) = (loop.home / "results" / chest.study_uid).glob(f"lung-*/{SUMMARY_IMAGE}")
+    assert drawn.read_bytes() == png
+    picture = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert picture.shape == (700, 1000, 3)
+    assert shown.image_width == picture.shape[1]
+    outlined = np.argwhere(np.all(picture == OUTLINE_RGB, axis=-1))
+    assert len(outlined) > 0
+    # the nodule is in the patient's left lung (LPS +x): radiologically, the image's right
+    # half of the slice (its square panel, PANEL pixels wide, lies MARGIN from the left)
+    assert nodule.center_lps_mm[0] > 0
+    assert np.all(outlined[:, 1] > SLICE_MIDDLE_PX)

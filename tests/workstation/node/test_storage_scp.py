@@ -80,7 +80,7 @@ def test_a_sent_series_is_stored_whole_owner_only_indexed_and_audited(node, tmp_
 
 def _associate(port: int, ae_title: str, source_host: str):
     ae = AE(ae_title)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 60  # generous on a busy machine
     ae.add_requested_context(
         "1.2.840.10008.5.1.4.1.1.2", ["1.2.840.10008.1.2.1"]
     )  # CT, explicit LE

@@ -93,9 +93,16 @@ def _new_ae(calling_aet: str, timeout_s: float) -> AE:
     return ae
 
 
+#: Associations a storage SCP serves at once (scanners, modalities, port probes).
+MAX_STORAGE_ASSOCIATIONS = 64
+
+
 def storage_scp_ae(ae_title: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> AE:
-    """An AE accepting every storage class in the transfer syntaxes Halong can read."""
+    """An AE accepting every storage class in the transfer syntaxes Halong can read,
+    from up to :data:`MAX_STORAGE_ASSOCIATIONS` peers at once (pynetdicom's default of 10
+    lets a few port probes, each held until the ACSE timeout, lock the scanners out)."""
     ae = _new_ae(ae_title, timeout_s)
+    ae.maximum_associations = MAX_STORAGE_ASSOCIATIONS
     for context in AllStoragePresentationContexts:
         ae.add_supported_context(context.abstract_syntax, RECEIVE_TRANSFER_SYNTAXES)
     return ae

@@ -43,9 +43,13 @@ class ProcessPool:
         self.log_folder = log_folder
         self._context = multiprocessing.get_context("spawn")
         self._running: dict[int, tuple[BaseProcess, Connection]] = {}
+        #: Workers that sent their outcome, on their way out, with when to kill them.
+        self._exiting: list[tuple[BaseProcess, float]] = []
 
     def free_slots(self) -> int:
-        return self.workers - len(self._running)
+        """Slots free: an exiting worker still holds its memory, so it still counts."""
+        self._reap()
+        return self.workers - len(self._running) - len(self._exiting)
 
     def submit(self, spec: JobSpec) -> str:
         receiver, sender = self._context.Pipe(duplex=False)
@@ -65,6 +69,7 @@ class ProcessPool:
         return f"process {process.pid}"
 
     def wait(self, timeout_s: float) -> list[JobOutcome]:
+        self._reap()
         if not self._running:
             time.sleep(timeout_s)
             return []
@@ -76,7 +81,10 @@ class ProcessPool:
         ]
 
     def _collect(self, job_id: int) -> JobOutcome:
-        """The outcome the worker sent, or the reason it died without sending one."""
+        """The outcome the worker sent, or the reason it died without sending one. A
+        worker that sent its outcome is left to exit on its own (a process that loaded
+        the engines takes about a second to): the result is recorded, alerted and sent
+        meanwhile, and the process is reaped later (:meth:`_reap`)."""
         process, receiver = self._running.pop(job_id)
         try:
             outcome = receiver.recv()
@@ -84,15 +92,32 @@ class ProcessPool:
             outcome = None
         finally:
             receiver.close()
-        process.join(timeout=EXIT_WAIT_S)
-        if process.is_alive():  # sent its outcome but hangs on the way out
+        if isinstance(outcome, JobOutcome):
+            self._exiting.append((process, time.monotonic() + EXIT_WAIT_S))
+            return outcome
+        process.join(timeout=EXIT_WAIT_S)  # died: its pipe closed as it ended
+        if process.is_alive():
             process.kill()
             process.join()
-        if isinstance(outcome, JobOutcome):
-            return outcome
         return JobOutcome(job_id, error=_death(process.exitcode))
 
+    def _reap(self) -> None:
+        """Join the workers that exited; kill those that hang on their way out."""
+        still = []
+        for process, deadline in self._exiting:
+            if process.is_alive() and time.monotonic() < deadline:
+                still.append((process, deadline))
+                continue
+            if process.is_alive():
+                process.kill()
+            process.join()
+        self._exiting = still
+
     def stop(self) -> list[int]:
+        for _process, deadline in self._exiting:
+            _process.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._exiting = [(p, 0.0) for p, _ in self._exiting]
+        self._reap()
         stopped = list(self._running)
         for process, _ in self._running.values():
             process.terminate()

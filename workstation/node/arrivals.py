@@ -74,7 +74,7 @@ class Arrivals(TableStore):
         """Note one accepted instance; False when it had arrived before (a resend).
 
         A new instance of a series already routed opens it again: it is routed anew once
-        quiet (a job already made for it runs again only when requeued).
+        quiet, and a job that had started on it runs again on all its images.
         """
         arrival = arrival_of(header)
         with transaction(self._db) as db:

@@ -167,7 +167,7 @@ class JobTable(TableStore):
         self._change(
             job_id,
             "running",
-            "status = 'done', reason = NULL, finished_at = ?, outbox_items = ?",
+            "status = 'done', finished_at = ?, outbox_items = ?",  # reason: why it ran again
             (time.time(), json.dumps(list(outbox_items))),
         )
         return self.get(job_id)
@@ -196,8 +196,14 @@ class JobTable(TableStore):
             )
         return ids
 
-    def requeue(self, series_uid: str) -> Job:
-        """Run the series' job again, into a new result folder (a fresh analysis)."""
+    def requeue(
+        self,
+        series_uid: str,
+        reason: str = "queued again on request",
+        last_instance_at: float | None = None,
+    ) -> Job:
+        """Run the series' job again, into a new result folder (a fresh analysis); with
+        ``last_instance_at`` when more images arrived since."""
         job = self.for_series(series_uid)
         if job is None:
             raise JobError(f"no job for series {series_uid}")
@@ -206,10 +212,10 @@ class JobTable(TableStore):
         self._change(
             job.id,
             job.status,
-            "status = 'queued', reason = 'queued again on request', result_folder = NULL, "
+            "status = 'queued', reason = ?, result_folder = NULL, last_instance_at = ?, "
             "queued_at = ?, started_at = NULL, finished_at = NULL, sent_at = NULL, "
             "outbox_items = NULL, worker = NULL",
-            (time.time(),),
+            (reason, last_instance_at or job.last_instance_at, time.time()),
         )
         return self.get(job.id)
 

@@ -202,10 +202,11 @@ class NodeService:
                 last_instance_at=series.last_arrival_at,
             )
             if job is None:
-                _log.info(
-                    "series %s is complete again; its job ran before (requeue it to run again)",
-                    series.series_uid,
-                )
+                job = jobs.for_series(series.series_uid)
+                if job is not None and job.status == "running":
+                    continue  # routed again once it ended, with every image it missed
+                if job is not None and job.status in ("done", "failed"):
+                    job = self._analyse_again(jobs, job, series.last_arrival_at)
             else:
                 _log.info(
                     "job %d: %s for series %s, %s (rule %s)",
@@ -216,6 +217,19 @@ class NodeService:
                     rule.name,
                 )
             arrivals.settle(series, "routed", rule.name)
+
+    def _analyse_again(self, jobs: JobTable, job: Job, last_arrival_at: float) -> Job:
+        """A series whose images kept coming after its analysis began: the result (sent,
+        perhaps alerted) stands on part of them, so it is analysed again on all of them,
+        into a new result folder, and said loudly."""
+        if last_arrival_at <= job.last_instance_at:
+            return job  # the same images sent again: nothing new
+        reason = (
+            "more images arrived after the analysis had started; analysed again on all "
+            "of them (the earlier result was on part of the series)"
+        )
+        _log.warning("job %d, series %s: %s", job.id, job.series_uid, reason)
+        return jobs.requeue(job.series_uid, reason, last_arrival_at)
 
     def _start_jobs(self, jobs: JobTable) -> None:
         while self.executor.free_slots() > 0 and (job := jobs.next_queued()) is not None:

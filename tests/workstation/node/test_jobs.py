@@ -55,7 +55,8 @@ def test_a_job_left_running_by_a_dead_node_is_queued_again_with_its_folder(tmp_p
         assert again.id == job.id and again.result_folder == str(folder)
         table.start(job.id, folder)
         table.finish(job.id, [1, 2, 3])
-    assert _status(database) == [(SERIES, "done", 2, str(folder), None)]
+    # done, and still saying why it ran twice
+    assert _status(database) == [(SERIES, "done", 2, str(folder), "the node stopped while it ran")]
 
 
 def test_requeue_runs_a_finished_job_again_into_a_new_folder(tmp_path: Path) -> None:

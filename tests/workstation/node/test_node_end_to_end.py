@@ -16,11 +16,16 @@ import httpx
 import numpy as np
 import pydicom
 import pytest
+from support.lung_studies import write_lung_studies
+from support.net_fixtures import wait_for
 from support.node_runs import (
+    JOB_TIMEOUT_S,
+    jobs,
     node_values,
     pacs_series,
     received_series,
     running_node,
+    send_folder,
     store_from_orthanc,
     wait_for_jobs,
 )
@@ -98,3 +103,35 @@ def test_a_ct_perfusion_sent_by_the_scanner_reaches_the_pacs_analysed(
     assert stated["since_last_image"] is True
     earliest, latest = (job[k] - job["last_instance_at"] for k in ("started_at", "finished_at"))
     assert earliest <= stated["seconds"] <= latest
+
+
+def test_images_arriving_after_the_analysis_make_it_run_again_on_all_of_them(
+    orthanc, halong_scp_port, tmp_path: Path
+) -> None:
+    lung = write_lung_studies(tmp_path / "chest")
+    files = sorted(lung.current.iterdir())
+    first, late = tmp_path / "first", tmp_path / "late"
+    first.mkdir()
+    late.mkdir()
+    for index, path in enumerate(files):
+        path.rename((late if index % 4 == 0 else first) / path.name)  # every fourth one late
+    home = tmp_path / "home"
+
+    with running_node(home, node_values(halong_scp_port, orthanc)):
+        send_folder(first, halong_scp_port)
+        (before,) = wait_for_jobs(home, 1, sent=False)
+        send_folder(late, halong_scp_port)
+        wait_for(
+            lambda: any(r["runs"] == 2 and r["status"] in ("done", "failed") for r in jobs(home)),
+            JOB_TIMEOUT_S,
+            "the second run",
+        )
+        (after,) = jobs(home)
+
+    assert (after["status"], after["runs"]) == ("done", 2), after
+    assert "more images arrived after the analysis had started" in (after["reason"] or ""), after
+    assert after["last_instance_at"] > before["last_instance_at"]
+    assert after["result_folder"] != before["result_folder"]
+    seg = pydicom.dcmread(Path(after["result_folder"]) / "nodules-seg.dcm")
+    (referenced,) = seg.ReferencedSeriesSequence
+    assert len(referenced.ReferencedInstanceSequence) == len(files)  # every image, this time

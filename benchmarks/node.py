@@ -41,7 +41,6 @@ import json
 import os
 import platform
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,7 @@ import httpx
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.append(str(REPO_ROOT / "tests"))  # tests/support: the Orthanc and node helpers
 
-from support.node_runs import NodeProcess, storescu  # noqa: E402
+from support.node_runs import NodeProcess, storescu, table_rows  # noqa: E402
 from support.orthanc_server import OrthancServer, find_orthanc, free_port  # noqa: E402
 from support.perfusion_studies import SMALL_HEAD  # noqa: E402
 
@@ -259,10 +258,12 @@ class Site:
         return self.pacs.instance_count()
 
     def jobs(self) -> list[dict[str, Any]]:
-        return _rows(self.home / "node" / "node.sqlite", "SELECT * FROM jobs ORDER BY id")
+        return table_rows(self.home / "node" / "node.sqlite", "SELECT * FROM jobs ORDER BY id")
 
     def alert_rows(self) -> list[dict[str, Any]]:
-        return _rows(self.home / "node" / "node.sqlite", "SELECT * FROM node_alerts ORDER BY id")
+        return table_rows(
+            self.home / "node" / "node.sqlite", "SELECT * FROM node_alerts ORDER BY id"
+        )
 
     def send(self, study: Study) -> subprocess.Popen[bytes]:
         """``storescu +sd +r`` of the study's folder, in the background (its output in
@@ -278,19 +279,6 @@ class Site:
             )
         process.log_path = log.name  # type: ignore[attr-defined]
         return process
-
-
-def _rows(database: Path, query: str) -> list[dict[str, Any]]:
-    if not database.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(database, timeout=30)) as connection:
-        connection.row_factory = sqlite3.Row
-        try:
-            return [dict(row) for row in connection.execute(query)]
-        except sqlite3.OperationalError as error:
-            if "no such table" in str(error):
-                return []
-            raise
 
 
 def _finish_send(process: subprocess.Popen[bytes]) -> None:
@@ -322,12 +310,12 @@ def outbox_times(home: Path, item_ids: list[int]) -> dict[str, float]:
     """When the job's items were queued, first tried and last delivered (outbox.sqlite)."""
     marks = ",".join(str(int(i)) for i in item_ids) or "NULL"
     database = home / "outbox" / "outbox.sqlite"
-    (items,) = _rows(
+    (items,) = table_rows(
         database,
         f"SELECT min(created_at) AS first_queued, max(created_at) AS last_queued, "
         f"max(delivered_at) AS last_delivered FROM items WHERE id IN ({marks})",
     )
-    (attempts,) = _rows(
+    (attempts,) = table_rows(
         database,
         f"SELECT min(started_at) AS first_attempt FROM attempts WHERE item_id IN ({marks})",
     )

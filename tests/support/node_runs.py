@@ -140,14 +140,15 @@ def _listening(port: int) -> bool:
 
 def jobs(home: Path) -> list[dict[str, Any]]:
     """The node's job table as plain rows (empty before the node made it)."""
-    return _rows(HalongHome(home).node_database, "SELECT * FROM jobs ORDER BY id")
+    return table_rows(HalongHome(home).node_database, "SELECT * FROM jobs ORDER BY id")
 
 
 def received_series(home: Path) -> list[dict[str, Any]]:
-    return _rows(HalongHome(home).node_database, "SELECT * FROM received_series")
+    return table_rows(HalongHome(home).node_database, "SELECT * FROM received_series")
 
 
-def _rows(database: Path, query: str) -> list[dict[str, Any]]:
+def table_rows(database: Path, query: str) -> list[dict[str, Any]]:
+    """Rows of the node database as dicts, by plain SQL (none before the table exists)."""
     if not database.exists():
         return []
     with contextlib.closing(sqlite3.connect(database, timeout=30)) as connection:

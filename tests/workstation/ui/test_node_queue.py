@@ -46,6 +46,14 @@ FAILURE = "no lungs found in the series"
 PHANTOM_LAST_IMAGE = NOW - 600
 
 
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """The test's own now (not the module's import time: a long suite runs it later)."""
+    global NOW, PHANTOM_LAST_IMAGE
+    NOW = time.time()
+    PHANTOM_LAST_IMAGE = NOW - 600
+
+
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     return perfusion_result(tmp_path_factory)

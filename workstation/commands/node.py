@@ -10,17 +10,14 @@ NAME``, ``halong node user add NAME``) from :mod:`workstation.commands.node_admi
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import signal
 import sys
 import threading
 from pathlib import Path
 
 from workstation.cli import EXIT_ERROR
+from workstation.commands.node_admin import register_admin
 from workstation.commands.node_jobs import register_jobs
-
-ADMIN_MODULE = "workstation.commands.node_admin"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -81,8 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
     commands = parser.add_subparsers(dest="node_command", metavar="COMMAND")
     register_jobs(commands)
-    if importlib.util.find_spec(ADMIN_MODULE) is not None:
-        importlib.import_module(ADMIN_MODULE).register_admin(commands)
+    register_admin(commands)
 
 
 #: Options that are settings (the rest: --config, and argparse's own).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
+from datetime import UTC, datetime
 
 from workstation.cli import EXIT_ERROR
 from workstation.home import resolve_home
@@ -40,9 +40,12 @@ def register_jobs(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _clock(timestamp: float | None) -> str:
-    return (
-        "" if timestamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
-    )
+    """The hospital's clock time (as reports and the node's page show it); "" when unset."""
+    from workstation.model.report import local_time
+
+    if timestamp is None:
+        return ""
+    return f"{local_time(datetime.fromtimestamp(timestamp, UTC)):%Y-%m-%d %H:%M:%S}"
 
 
 def run_jobs(args: argparse.Namespace) -> int:

@@ -17,16 +17,15 @@ it is, so tests can hold the picture to a phantom's truth.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydicom.dataset import Dataset
 from scipy import ndimage
 
-from workstation.model.dates import dicom_date
 from workstation.model.fonts import unicode_font
 from workstation.model.volume import Volume
+from workstation.reporting.summary_identity import identity_line, subject_of
 from workstation.reporting.templates import Labels, load_labels
 
 if TYPE_CHECKING:
@@ -114,42 +113,13 @@ def most_suspicious(result: LungResult) -> Nodule:
     return max(result.nodules, key=key)
 
 
-def _text(header: Dataset, keyword: str) -> str:
-    return str(header.get(keyword) or "").strip()
-
-
 def _identity(header: Dataset | None, labels: Labels) -> tuple[str, str]:
     """The patient's name, and "ID · age · sex · study date" from a source header."""
     image = labels["perfusion_image"]
     if header is None:
         return image["unnamed"], image["made_up_identity"]
-    name = _text(header, "PatientName").split("=")[0]
-    name = " ".join(part for part in name.split("^") if part) or image["unnamed"]
-    parts = [f"{labels['patient_id']}: {_text(header, 'PatientID') or '-'}"]
-    age = _text(header, "PatientAge") or _age(_text(header, "PatientBirthDate"), header)
-    units = image["age_units"]
-    if len(age) == 4 and age[:3].isdigit() and age[3] in units:
-        parts.append(f"{int(age[:3])} {units[age[3]]}")
-    sex = _text(header, "PatientSex")
-    if sex:
-        parts.append(labels["sex_values"].get(sex, sex))
-    parts.append(f"{labels['study_date']}: {dicom_date(_text(header, 'StudyDate')) or '-'}")
-    return name, " · ".join(parts)
-
-
-def _age(birth: str, header: Dataset) -> str:
-    """Whole years from birth to the study, as a DICOM Age String ("067Y"); "" if unknown."""
-    seen = _text(header, "StudyDate")
-    try:
-        born, on = date(*_ymd(birth)), date(*_ymd(seen))
-    except (TypeError, ValueError):
-        return ""
-    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    return f"{years:03d}Y" if years >= 0 else ""
-
-
-def _ymd(value: str) -> tuple[int, int, int]:
-    return int(value[:4]), int(value[4:6]), int(value[6:8])
+    subject = subject_of(header)
+    return subject.name or image["unnamed"], identity_line(subject, labels)
 
 
 @dataclass(frozen=True)

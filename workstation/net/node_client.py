@@ -18,15 +18,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from workstation.home import HalongHome
 
 DEFAULT_TIMEOUT_S = 5.0
 STATES = ("queued", "running", "done", "failed")
+
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class NodeError(Exception):
@@ -105,6 +107,8 @@ def fetch_queue(url: str, token: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> N
     if not token.strip():
         raise NodeError("no API token: make one on the node with: halong node token NAME")
     headers = {"Authorization": f"Bearer {token.strip()}", "Accept": "application/json"}
+    import httpx  # here, not at the window's start
+
     with httpx.Client(base_url=url, headers=headers, timeout=timeout_s) as client:
         studies = _get(client, url, "/api/studies", "studies")
         alerts = _get(client, url, "/api/alerts", "alerts")
@@ -120,6 +124,8 @@ def fetch_queue(url: str, token: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> N
 
 
 def _get(client: httpx.Client, url: str, path: str, key: str) -> list[Any]:
+    import httpx
+
     try:
         response = client.get(path)
     except httpx.TimeoutException:
@@ -203,22 +209,17 @@ def _alert(record: dict[str, Any]) -> NodeAlert:
 # --- the token, a secret of this installation ---------------------------------------------
 
 
-def token_path(home: HalongHome) -> Path:
-    """Where the station keeps the node's API token: beside the seal key, owner-only."""
-    return home.node_api_token
-
-
 def read_token(home: HalongHome) -> str:
     """The stored token, or "" when none is stored (or it cannot be read)."""
     try:
-        return token_path(home).read_text(encoding="utf-8").strip()
+        return home.node_api_token.read_text(encoding="utf-8").strip()
     except OSError:
         return ""
 
 
 def save_token(home: HalongHome, token: str) -> Path:
     """Keep ``token`` (0600, replaced whole); an empty one removes the file."""
-    path = token_path(home)
+    path = home.node_api_token
     token = token.strip()
     if not token:
         path.unlink(missing_ok=True)

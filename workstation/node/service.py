@@ -19,9 +19,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pynetdicom import evt
 from pynetdicom.sop_class import Verification
+
+if TYPE_CHECKING:
+    from workstation.node.web import WebService
 
 from workstation.home import HalongHome
 from workstation.model.manifest import MANIFEST
@@ -29,12 +33,12 @@ from workstation.net import audit
 from workstation.net.dimse import storage_scp_ae
 from workstation.net.receiver import Refusals, serve_storage
 from workstation.node.alert_settings import use_node_fhir
+from workstation.node.alerts import on_result
 from workstation.node.arrivals import Arrivals
 from workstation.node.config import NodeConfig
 from workstation.node.database import NodeDatabaseError
 from workstation.node.escalation import escalate_due
 from workstation.node.executor import Executor, JobOutcome
-from workstation.node.hooks import ALERTS, WEB, optional_function
 from workstation.node.jobs import Job, JobTable
 from workstation.node.process_pool import ProcessPool
 from workstation.node.routing import IGNORE, load_rules
@@ -96,8 +100,6 @@ class NodeService:
         self.database = home.node_database
         self.rules = load_rules(config.rules, WORKFLOWS)
         self.executor = executor or make_executor(config.workers, config.ray, home, home.logs)
-        self.on_result = optional_function(*ALERTS)
-        self.start_web = optional_function(*WEB)
         #: Set once the storage SCP listens (tests and the web page wait for it).
         self.ready = threading.Event()
         #: Jobs the executor reported ended, not yet written to the job table.
@@ -175,13 +177,12 @@ class NodeService:
         except Exception:  # the next pass tries again; the analyses go on
             _log.exception("escalating unacknowledged alerts failed")
 
-    def _start_web(self) -> object | None:
+    def _start_web(self) -> WebService | None:
         if self.config.http is None:
             return None
-        if self.start_web is None:
-            _log.info("no web page in this installation; --http %s unused", self.config.http)
-            return None
-        return self.start_web(self.config, self.database)
+        from workstation.node.web import start_web  # aiohttp, only when the page is on
+
+        return start_web(self.config, self.database)
 
     def _route(self, arrivals: Arrivals, jobs: JobTable) -> None:
         """Give each series that went quiet to its workflow, or leave it, saying why."""
@@ -295,10 +296,8 @@ class NodeService:
         return None
 
     def _alert(self, job: Job) -> None:
-        """The alert hook, if installed; its failure is logged and never loses the result."""
-        if self.on_result is None:
-            return
+        """Raise the alert the result calls for; a failure is logged and never loses the result."""
         try:
-            self.on_result(self.database, self.home, job)
+            on_result(self.database, self.home, job)
         except Exception:
-            _log.exception("job %d: the alert hook failed (the result is kept)", job.id)
+            _log.exception("job %d: raising its alert failed (the result is kept)", job.id)

@@ -18,13 +18,11 @@ from workstation.dicom.parametric_map import PERFUSION_QUANTITIES
 from workstation.model.volume import Volume
 from workstation.perfusion.canvas import agg_figure, figure_rgb
 from workstation.perfusion.slice_panels import spread_slices
-from workstation.perfusion.summary_header import ResultTime, SummarySubject
 from workstation.perfusion.summary_page import CORE_RGB as CORE_RGB
 from workstation.perfusion.summary_page import HYPOPERFUSION_RGB as HYPOPERFUSION_RGB
-from workstation.perfusion.summary_page import draw_summary
 
 if TYPE_CHECKING:
-    from ai.perfusion.result import PerfusionResult
+    pass
 
 AI_LABEL = "AI-generated (Halong perfusion) - not reviewed by a physician"
 MAP_COLORMAP = "turbo"
@@ -70,21 +68,6 @@ def _image_axes(figure, rect: tuple[float, float, float, float], image: np.ndarr
     axes.imshow(image, interpolation="nearest")
     axes.set_axis_off()
     return axes
-
-
-def render_summary(
-    result: PerfusionResult,
-    underlay: np.ndarray,
-    *,
-    grid: Volume | None = None,
-    subject: SummarySubject | None = None,
-    result_time: ResultTime | None = None,
-    language: str = "vi",
-) -> np.ndarray:
-    """The summary page as RGB (see :func:`~workstation.perfusion.summary_page.draw_summary`)."""
-    return draw_summary(
-        result, underlay, grid=grid, subject=subject, result_time=result_time, language=language
-    ).rgb
 
 
 def render_map(

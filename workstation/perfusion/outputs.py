@@ -146,8 +146,9 @@ def write_outputs(
     """
     from matplotlib.image import imsave
 
-    from workstation.perfusion.figures import render_summary, underlay_of
+    from workstation.perfusion.figures import underlay_of
     from workstation.perfusion.summary_header import ResultTime, summary_subject
+    from workstation.perfusion.summary_page import draw_summary
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -167,14 +168,14 @@ def write_outputs(
         if stage == "write_nifti":
             written.files += write_nifti_files(result, volume, folder)
         elif stage == "write_summary":
-            summary_rgb = render_summary(
+            summary_rgb = draw_summary(
                 result,
                 underlay,
                 grid=_grid(volume),
                 subject=summary_subject(source),
                 result_time=result_time,
                 language=language,
-            )
+            ).rgb
             imsave(folder / "summary.png", summary_rgb)
             written.files.append(folder / "summary.png")
         else:

@@ -21,6 +21,7 @@ from workstation.perfusion import summary_text as words
 from workstation.perfusion.canvas import Canvas, TextItem, font
 from workstation.perfusion.slice_panels import SlicePanel, panel_row, spread_slices
 from workstation.perfusion.summary_header import ResultTime, SummarySubject
+from workstation.reporting.summary_identity import identity_line
 from workstation.reporting.templates import Labels, load_labels
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def _header(
     image = labels["perfusion_image"]
     right = WIDTH - MARGIN
     canvas.text("patient_name", MARGIN, 10, subject.name or image["unnamed"], 26, bold=True)
-    canvas.text("identity", MARGIN, 54, words.identity_line(subject, labels), 15)
+    canvas.text("identity", MARGIN, 54, identity_line(subject, labels), 15)
     if result_time is not None:
         line = words.result_time_line(result_time, labels)
         canvas.text("result_time", MARGIN, 82, line, 15, "yellow", bold=True)

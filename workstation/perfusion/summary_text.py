@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from workstation.model.dates import dicom_date
-from workstation.perfusion.summary_header import ResultTime, SummarySubject
+from workstation.perfusion.summary_header import ResultTime
 from workstation.reporting.templates import Labels
 
 if TYPE_CHECKING:
@@ -27,27 +26,6 @@ def shown(value: object, labels: Labels, unit: str = "") -> str:
     if value == "inf" or (isinstance(value, float) and math.isinf(value)):
         return "∞"
     return f"{value}{unit}"
-
-
-def _age(age: str, labels: Labels) -> str:
-    units = labels["perfusion_image"]["age_units"]
-    if len(age) == 4 and age[:3].isdigit() and age[3] in units:
-        return f"{int(age[:3])} {units[age[3]]}"
-    return age
-
-
-def identity_line(subject: SummarySubject, labels: Labels) -> str:
-    """ID, age, sex, study date and time: "Mã người bệnh: PAT-300 · 66 tuổi · Nam · ..."."""
-    parts = [f"{labels['patient_id']}: {subject.patient_id or '-'}"]
-    if subject.age:
-        parts.append(_age(subject.age, labels))
-    if subject.sex:
-        parts.append(labels["sex_values"].get(subject.sex, subject.sex))
-    time = subject.study_time
-    clock = f"{time[:2]}:{time[2:4]}" if len(time) >= 4 else ""
-    when = " ".join(part for part in (dicom_date(subject.study_date), clock) if part)
-    parts.append(f"{labels['study_date']}: {when or '-'}")
-    return " · ".join(parts)
 
 
 def duration(seconds: float, labels: Labels) -> str:

@@ -1,5 +1,6 @@
 """Fixtures of the node tests: the PACS (an Orthanc), a second Orthanc as the scanner,
-and the node's DICOM port, which the scanner Orthanc knows as its modality "halong"."""
+the node's DICOM port, which the scanner Orthanc knows as its modality "halong", and
+headless Chromium for the web page."""
 
 from __future__ import annotations
 
@@ -8,9 +9,24 @@ from pathlib import Path
 
 import pytest
 from support.net_fixtures import _running_orthanc, halong_scp_port, orthanc
+from support.node_alerts import chromium, phone_page
 from support.orthanc_server import OrthancServer
 
 __all__ = ["halong_scp_port", "orthanc", "scanner"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the stroke team's page."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser):
+    """A phone-sized page of its own."""
+    with phone_page(browser) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -252,6 +252,7 @@ def test_a_node_without_its_web_page_still_escalates_an_unanswered_alert(
     save_settings(database, dataclasses.replace(settings, fhir=None, acknowledge_within_s=1.0))
     now = time.time()
     alert = alerts.on_result(database, home, job_record(result, folder, now - 300, now - 30))
+    assert alert is not None
     first = alert.recipient
     values = {
         "port": halong_scp_port,

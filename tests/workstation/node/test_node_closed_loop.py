@@ -38,11 +38,10 @@ from support.closed_loop import (
     shown_number,
 )
 from support.lung_studies import SUSPICIOUS_PATIENT, write_suspicious_chest_ct
-from support.node_alerts import chromium, phone_page
 from support.node_runs import pacs_series
 from support.perfusion_studies import write_ctp_phantom
 
-from workstation.lung.summary_image import MARGIN, OUTLINE_RGB, PANEL, SUMMARY_IMAGE
+from workstation.lung.summary_image import SUMMARY_IMAGE
 
 pytestmark = pytest.mark.slow  # real Orthancs, worker processes, the engines, Chromium
 
@@ -55,21 +54,11 @@ CORE, HYPOPERFUSION = "Infarct core (rCBF < 30%)", "Hypoperfusion (Tmax > 6 s)"
 #: Lung-RADS v2022: a solid nodule of 15 mm or more at baseline is 4B.
 LUNG_RADS_4B_SOLID_MM = 15.0
 #: The middle of the slice on a lung summary.png, left to right (pixels).
-SLICE_MIDDLE_PX = MARGIN + PANEL / 2
+#: The lung picture's slice: a 560 px square, 12 px from the left; the nodule outline red.
+SLICE_MIDDLE_PX = 12 + 560 / 2
+OUTLINE_RGB = (255, 40, 40)
 #: Clock times on the page and in the API are whole seconds.
 SECOND = 1.0
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser):
-    with phone_page(browser) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -227,6 +216,6 @@ def test_a_chest_ct_lung_alert_closes_the_loop(loop: ClosedLoop, page, tmp_path:
     outlined = np.argwhere(np.all(picture == OUTLINE_RGB, axis=-1))
     assert len(outlined) > 0
     # the nodule is in the patient's left lung (LPS +x): radiologically, the image's right
-    # half of the slice (its square panel, PANEL pixels wide, lies MARGIN from the left)
+    # half of the slice (its square panel, 560 pixels wide, lies 12 from the left)
     assert nodule.center_lps_mm[0] > 0
     assert np.all(outlined[:, 1] > SLICE_MIDDLE_PX)

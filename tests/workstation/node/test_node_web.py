@@ -4,7 +4,6 @@ expired sessions and forged posts refused; escalation to the next person on call
 
 from __future__ import annotations
 
-import shutil
 import struct
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -12,10 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import real_parts
 from support.mail_server import MailServer
 from support.node_alerts import (
-    CHROMIUM_ARGS,
     PASSWORD,
     PATIENT_ID,
     PATIENT_NAME,
@@ -43,27 +40,6 @@ LAST_IMAGE_AGO_S = 400
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     return perfusion_result(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if shutil.which("chromium") is None:
-        real_parts.missing("chromium", "chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

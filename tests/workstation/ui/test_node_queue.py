@@ -18,21 +18,25 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 from support.node_alerts import PATIENT_ID, job_record, node_home, perfusion_result
 
 from workstation.model.progress import CancelToken, no_progress
 from workstation.net.destinations import HostPort
-from workstation.net.node_client import NodeError, fetch_queue, token_path
+from workstation.net.node_client import NodeError, fetch_queue
 from workstation.node import alerts
 from workstation.node.accounts import new_token
 from workstation.node.alert_settings import AlertSettings, save_settings
 from workstation.node.config import NodeConfig
 from workstation.node.jobs import JobTable
 from workstation.node.web import start_web
-from workstation.ui.node_queue.widgets import NOT_ACKNOWLEDGED, UNACKNOWLEDGED_BRUSH
 from workstation.ui.shell.main_window import import_into_database
 
 pytestmark = pytest.mark.gui
+
+#: How the panel marks a critical result nobody has taken yet: the words, on dark red.
+NOT_ACKNOWLEDGED = "NOT ACKNOWLEDGED"
+UNACKNOWLEDGED_BRUSH = QBrush(QColor("#8b1a1a"))
 
 NOW = time.time()
 #: (series UID, patient ID, workflow, state, seconds before now of the last image)
@@ -174,7 +178,7 @@ def test_the_panel_shows_the_nodes_series_and_alerts(qtbot, window, node, result
     assert table.item(1, 0).background() != UNACKNOWLEDGED_BRUSH
 
     # the token is a secret: an owner-only file, never the settings file
-    path = token_path(home)
+    path = home.node_api_token
     assert path.read_text().strip() == token
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     window.settings.sync()

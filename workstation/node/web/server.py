@@ -1,6 +1,6 @@
 """The node's web server in a background thread, and the alert ticker beside it.
 
-:func:`start_web` is what the node core calls (``workstation.node.hooks.WEB``): it
+:func:`start_web` is what the node core calls when ``--http`` is on: it
 listens on the ``--http`` address, serves the page and the API until ``stop()``, and
 every ``tick_s`` escalates alerts that waited too long and delivers the outbox. A port
 already taken is said in one line, before the node goes on.

@@ -19,9 +19,7 @@ from workstation.dicom.database import Database, DatabaseError
 from workstation.home import HalongHome
 from workstation.model.manifest import MANIFEST
 from workstation.net.node_client import NodeQueue, NodeSeries
-
-#: Result files by analysis (the node's workflow names), as the engines write them.
-RESULT_FILES = {"perfusion": "perfusion.json", "lung": "lung.json"}
+from workstation.reporting.adapters import ResultAdapter, adapters
 
 
 @dataclass(frozen=True)
@@ -85,35 +83,40 @@ def _indexed(database_path: Path, study_uids: Iterable[str]) -> dict[str, tuple[
 
 def result_folder(home: HalongHome, series: NodeSeries) -> Path | None:
     """The series' sealed result folder on this disk: the one the node names, else the
-    newest under the study's results whose result file is of this series."""
-    if series.result_folder:
-        named = Path(series.result_folder)
-        if (named / MANIFEST).is_file():
-            return named
-    name = RESULT_FILES.get(series.analysis)
-    if name is None:
+    newest under the study's results. Only a folder under this study's results whose
+    result file is of this series is taken: a path from the node is never trusted alone."""
+    adapter = next((a for a in adapters() if a.kind == series.analysis), None)
+    if adapter is None:
         return None
+    study_results = home.study_results(series.study_uid).resolve()
+    named = [Path(series.result_folder)] if series.result_folder else []
+    candidates = [*named, *(path.parent for path in study_results.glob(f"*/{adapter.result_file}"))]
     found = [
-        path.parent
-        for path in home.study_results(series.study_uid).glob(f"*/{name}")
-        if (path.parent / MANIFEST).is_file()
-        and _series_of(path, path.stat().st_mtime_ns) == series.series_uid
+        folder
+        for folder in candidates
+        if folder.resolve().parent == study_results
+        and (folder / MANIFEST).is_file()
+        and _series_of(adapter, folder / adapter.result_file) == series.series_uid
     ]
+    if named and found and found[0] == named[0]:
+        return named[0]
     return max(found, key=lambda folder: folder.stat().st_mtime) if found else None
 
 
+def _series_of(adapter: ResultAdapter, result_file: Path) -> str:
+    """The series UID a result file was computed on ("" when unreadable)."""
+    try:
+        stamp = result_file.stat().st_mtime_ns
+    except OSError:
+        return ""
+    return _remembered_series(adapter, result_file, stamp)
+
+
 @functools.lru_cache(maxsize=1024)
-def _series_of(result_file: Path, _mtime_ns: int) -> str:
-    """The series UID a result file was computed on ("" when unreadable); remembered
-    while the file is unchanged, as the panel asks again at every refresh."""
+def _remembered_series(adapter: ResultAdapter, result_file: Path, _mtime_ns: int) -> str:
+    """Remembered while the file is unchanged, as the panel asks again at every refresh."""
     try:
         document = json.loads(result_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return ""
-    if not isinstance(document, dict):
-        return ""
-    source = document.get("input")
-    uid = document.get("series_uid") or (
-        source.get("series_uid") if isinstance(source, dict) else ""
-    )
-    return str(uid or "")
+    return str(adapter.series_uid(document) or "") if isinstance(document, dict) else ""

@@ -38,7 +38,6 @@ NOT_ACKNOWLEDGED = "NOT ACKNOWLEDGED"
 #: Unacknowledged alerts stand out: a critical result nobody has taken yet.
 UNACKNOWLEDGED_BRUSH = QBrush(QColor("#8b1a1a"))
 STATE_COLOURS = {"queued": "#9a9a9a", "running": "#4aa3ff", "done": "#3ec46d", "failed": "#ff6b6b"}
-#: How the alerts' key numbers are named and what unit follows them.
 
 
 def clock_text(moment: datetime | None) -> str:
